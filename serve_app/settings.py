@@ -1,0 +1,97 @@
+"""The one place that reads the environment (and `.env`).
+
+Every field maps to an environment variable with the `QWEN_ASR_` prefix, e.g.
+`idle_timeout_s` <- `QWEN_ASR_IDLE_TIMEOUT_S`. `.env.example` documents each one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "QWEN_ASR_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- model sources: a hub id or a local folder ---
+    model_1_7b_source: str = Field("Qwen/Qwen3-ASR-1.7B", description="Hub id or local path of the 1.7B ASR model.")
+    model_0_6b_source: str = Field("Qwen/Qwen3-ASR-0.6B", description="Hub id or local path of the 0.6B ASR model.")
+    aligner_source: str = Field(
+        "Qwen/Qwen3-ForcedAligner-0.6B", description="Hub id or local path of the ForcedAligner model."
+    )
+    default_model: str = Field("qwen3-asr-1.7b", description="Model used when a request names none.")
+
+    # --- inference ---
+    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto = CUDA when available, else CPU.")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="Load dtype; auto = bfloat16 on CUDA, float32 on CPU."
+    )
+    attn_implementation: Literal["auto", "flash_attention_2", "sdpa", "eager"] = Field(
+        "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa."
+    )
+    max_new_tokens: int = Field(512, ge=1, description="Upper bound on generated tokens per audio piece.")
+    batch_max_size: int = Field(8, ge=1, description="Largest dynamic batch (@serve.batch) per ASR replica.")
+    batch_wait_timeout_s: float = Field(0.02, ge=0, description="How long a batch waits to fill up.")
+    torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = torch default.")
+
+    # --- GPU lifecycle ---
+    idle_timeout_s: float = Field(600.0, gt=0, description="A model idle this long is unloaded (scaled to zero).")
+    release_other_on_switch: bool = Field(
+        True, description="A request for one ASR model releases the other ASR model first."
+    )
+    switch_wait_s: float = Field(30.0, ge=0, description="How long a switch waits for the other model to exit.")
+    release_wait_s: float = Field(30.0, ge=0, description="How long /api/gpu-offload waits for replicas to exit.")
+
+    # --- HTTP / limits ---
+    http_host: str = Field("127.0.0.1", description="Serve HTTP bind address (0.0.0.0 in Docker).")
+    http_port: int = Field(8200, description="Serve HTTP port: UI + API.")
+    max_upload_mb: float = Field(200.0, gt=0, description="Largest accepted upload, in MB.")
+    max_audio_seconds: float = Field(3 * 3600.0, gt=0, description="Longest accepted audio, in seconds.")
+    min_audio_seconds: float = Field(0.1, ge=0, description="Shorter audio is rejected as too short.")
+    asr_piece_seconds: float = Field(
+        1200.0, gt=0, description="Longest piece the model hears at once (qwen-asr cuts at quiet points)."
+    )
+    align_piece_seconds: float = Field(180.0, gt=0, description="Longest piece the aligner times at once.")
+    max_context_chars: int = Field(2000, ge=0, description="Longest context / prompt text accepted.")
+    cors_origins: str = Field("*", description="Comma-separated allowed CORS origins, or *.")
+    api_key: str = Field("", description="When set, every API/MCP call needs it (Bearer or X-API-Key).")
+    max_ongoing_requests: int = Field(64, ge=1, description="Ingress concurrency before Serve answers 503.")
+
+    # --- streaming ---
+    stream_max_sessions: int = Field(8, ge=1, description="Concurrent WebSocket streaming sessions.")
+    stream_max_seconds: float = Field(3600.0, gt=0, description="Longest streaming session, in audio seconds.")
+    stream_chunk_seconds: float = Field(1.0, gt=0, description="Re-decode the window every this much audio.")
+    stream_window_seconds: float = Field(20.0, gt=1, description="Longest uncommitted window before a cut.")
+
+    # --- MCP ---
+    mcp_host: str = Field("127.0.0.1", description="MCP server bind address.")
+    mcp_port: int = Field(8201, description="MCP streamable HTTP port.")
+    mcp_audio_roots: str = Field("./data/audio", description="Comma-separated folders MCP may read audio from.")
+    mcp_api_url: str = Field("http://127.0.0.1:8200", description="Where the MCP server reaches the service.")
+
+    # --- demo ---
+    demo: bool = Field(False, description="Demo mode: tiny scripted CPU checkpoints.")
+    tiny_models_dir: str = Field(".cache/tiny-models", description="Where tiny checkpoints are generated.")
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def mcp_root_paths(self) -> list[Path]:
+        return [Path(p.strip()).expanduser() for p in self.mcp_audio_roots.split(",") if p.strip()]
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
