@@ -1,0 +1,85 @@
+"""The ASR deployment, bound once per model size; concurrent requests become one batch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from itertools import groupby
+
+from ray import serve
+
+from deployments.inference import AsrEngine, LoadOptions
+from deployments.lifecycle import ReplicaLifecycle
+from deployments.protocol import AsrRequest, AsrResult
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0})
+class AsrDeployment:
+    def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(torch_threads)
+        self.model_id = model_id
+        self.lifecycle = ReplicaLifecycle(model_id, registry)
+        self.engine = AsrEngine(LoadOptions(**options))
+        self._model_lock = asyncio.Lock()
+        self.lifecycle.mark_loaded()
+
+    def reconfigure(self, config: dict) -> None:
+        """Batching settings arrive as user_config, so a redeploy changes them in place."""
+        self.transcribe_batch.set_max_batch_size(int(config.get("batch_max_size", 8)))
+        self.transcribe_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.02)))
+        self.batch_config = dict(config)
+
+    async def transcribe(self, request: AsrRequest) -> AsrResult:
+        with self.lifecycle.busy():
+            return await self.transcribe_batch(request)
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
+    async def transcribe_batch(self, requests: list[AsrRequest]) -> list[AsrResult]:
+        self.lifecycle.largest_batch = max(self.lifecycle.largest_batch, len(requests))
+        results: dict[int, AsrResult] = {}
+        indexed = sorted(enumerate(requests), key=lambda pair: pair[1].dtype or "")
+        for dtype, group in groupby(indexed, key=lambda pair: pair[1].dtype or ""):
+            members = list(group)
+            async with self._model_lock:
+                started = time.perf_counter()
+                outputs = await asyncio.to_thread(self._run, dtype or None, [r for _, r in members])
+                elapsed = time.perf_counter() - started
+            for (index, request), (language, text) in zip(members, outputs):
+                results[index] = AsrResult(
+                    text=text,
+                    language=language,
+                    dtype=self.engine.dtype,
+                    device=self.engine.device,
+                    process_seconds=elapsed,
+                    batch_size=len(requests),
+                    replica_loaded_at=self.lifecycle.loaded_at or 0.0,
+                    context_seen=request.context,
+                )
+        return [results[i] for i in range(len(requests))]
+
+    def _run(self, dtype: str | None, requests: list[AsrRequest]) -> list[tuple[str, str]]:
+        if dtype and dtype != self.engine.dtype:
+            self.engine.ensure_dtype(dtype)
+            self.lifecycle.mark_loaded()
+        return self.engine.transcribe(requests)
+
+    def describe(self) -> dict:
+        return {
+            "model_id": self.model_id,
+            "dtype": self.engine.dtype,
+            "device": self.engine.device,
+            "load_seconds": self.engine.load_seconds,
+            "largest_batch": self.lifecycle.largest_batch,
+            "requests_served": self.lifecycle.requests_served,
+        }
+
+    async def record_autoscaling_stats(self) -> dict[str, float]:
+        return await self.lifecycle.record(
+            {"dtype": self.engine.dtype, "device": self.engine.device, "load_seconds": self.engine.load_seconds}
+        )
+
+    async def __del__(self) -> None:
+        await self.lifecycle.forget()

@@ -1,0 +1,64 @@
+"""`create_app()`: the FastAPI application behind the Serve ingress."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from serve_app.errors import install_error_handlers
+from serve_app.routes import system, transcribe, ui
+from serve_app.routes.deps import Services
+from serve_app.upload_limit import UploadLimitMiddleware
+from serve_app.version import __version__
+
+DESCRIPTION = """
+Self-hosted **Qwen3-ASR** speech recognition on a Ray Serve deployment graph.
+
+* `POST /api/transcribe` — transcribe a file (52 languages and dialects, optional word timestamps).
+* `WebSocket /api/transcribe/stream` — live recognition (see the README for the protocol).
+* `POST /v1/audio/transcriptions` — OpenAI-compatible endpoint.
+* Models load on first use and unload after the idle timeout; `POST /api/gpu-offload` releases them now.
+
+Every error answers `{"error": {"code", "message", "status"}}` with the matching HTTP status.
+"""
+
+
+def create_app(services: Services) -> FastAPI:
+    settings = services.settings
+    app = FastAPI(title="Qwen3-ASR Service", version=__version__, description=DESCRIPTION)
+    app.state.services = services
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(transcribe.router)
+    for extra in _optional_routers():
+        app.include_router(extra)
+    app.include_router(ui.router)
+    ui.mount_static(app)
+    app.add_middleware(UploadLimitMiddleware, limit_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list(),
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Time-Load", "X-Time-Process", "X-Time-Total", "Retry-After"],
+    )
+    return app
+
+
+def _optional_routers() -> list:
+    """Routers of other API areas (OpenAI, streaming) register here as they land."""
+    routers = []
+    try:
+        from serve_app.routes import openai_compat
+
+        routers.append(openai_compat.router)
+    except ImportError:
+        pass
+    try:
+        from serve_app.routes import stream
+
+        routers.append(stream.router)
+    except ImportError:
+        pass
+    return routers

@@ -1,0 +1,38 @@
+"""Health, status, languages and GPU release."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Depends
+
+from serve_app.auth import require_api_key
+from serve_app.languages import catalogue
+from serve_app.protocol import ERROR_RESPONSES, OffloadRequest
+from serve_app.routes.deps import Services, services
+
+router = APIRouter()
+
+
+@router.get("/health", tags=["system"], summary="Liveness: version, GPU, model states, queue")
+async def health(svc: Services = Depends(services)) -> dict:
+    return await svc.status.health()
+
+
+@router.get("/api/status", tags=["system"], summary="Detailed status: GPU, models, config, languages",
+            dependencies=[Depends(require_api_key)], responses={401: ERROR_RESPONSES[401]})
+async def status(svc: Services = Depends(services)) -> dict:
+    return await svc.status.status()
+
+
+@router.get("/api/languages", tags=["system"], summary="The 52 languages and dialects, plus auto",
+            dependencies=[Depends(require_api_key)], responses={401: ERROR_RESPONSES[401]})
+async def languages() -> dict:
+    entries = catalogue()
+    return {"default": "auto", "count": len(entries) - 1, "languages": entries}
+
+
+@router.post("/api/gpu-offload", tags=["system"], summary="Release GPU memory now (scale models to zero)",
+             dependencies=[Depends(require_api_key)],
+             responses={400: ERROR_RESPONSES[400], 401: ERROR_RESPONSES[401]})
+async def gpu_offload(body: OffloadRequest | None = Body(None), svc: Services = Depends(services)) -> dict:
+    body = body or OffloadRequest()
+    return await svc.status.offload(body.models, wait=body.wait)

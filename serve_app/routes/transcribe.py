@@ -1,0 +1,55 @@
+"""POST /api/transcribe: the main function."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import JSONResponse
+
+from serve_app.auth import require_api_key
+from serve_app.errors import bad_request
+from serve_app.protocol import ERROR_RESPONSES, TranscriptionResponse
+from serve_app.routes.deps import Services, services
+from serve_app.services.transcription import Transcript
+
+router = APIRouter()
+
+
+def timing_headers(transcript: Transcript, started: float) -> dict[str, str]:
+    return {
+        "X-Time-Load": f"{transcript.load_time_seconds:.3f}",
+        "X-Time-Process": f"{transcript.process_time_seconds:.3f}",
+        "X-Time-Total": f"{time.perf_counter() - started:.3f}",
+    }
+
+
+def transcript_body(t: Transcript) -> dict:
+    return TranscriptionResponse(
+        text=t.text, language=t.language, model=t.model, dtype=t.dtype,
+        timestamps=[{"text": w.text, "start": w.start, "end": w.end} for w in t.timestamps]
+        if t.timestamps is not None else None,
+        duration_seconds=t.duration_seconds, process_time_seconds=t.process_time_seconds,
+        load_time_seconds=t.load_time_seconds, rtf=t.rtf,
+    ).model_dump()
+
+
+@router.post("/api/transcribe", tags=["transcription"], summary="Transcribe an audio file",
+             response_model=TranscriptionResponse, responses=ERROR_RESPONSES,
+             dependencies=[Depends(require_api_key)])
+async def transcribe(
+    file: UploadFile | None = File(None, description="Audio: wav, flac, mp3, ogg, opus, m4a/aac, webm."),
+    language: str = Form("auto", description="`auto`, a code (`en`, `zh`, `ja`, `zh-sichuan`...) or a name."),
+    model: str | None = Form(None, description="`qwen3-asr-1.7b` (default) or `qwen3-asr-0.6b`."),
+    return_timestamps: bool = Form(False, description="Word/character times from the ForcedAligner."),
+    dtype: str | None = Form(None, description="`bfloat16` or `float16`; empty = what is loaded."),
+    context: str | None = Form(None, description="Names and terms that bias recognition (≤ 2000 chars)."),
+    svc: Services = Depends(services),
+) -> JSONResponse:
+    started = time.perf_counter()
+    if file is None or isinstance(file, str):
+        raise bad_request("missing_file", "No audio file: send it as the multipart field 'file'.", "file")
+    options = svc.transcription.options(model=model, language=language, return_timestamps=return_timestamps,
+                                        dtype=dtype, context=context)
+    transcript = await svc.transcription.transcribe(file.file, options)
+    return JSONResponse(transcript_body(transcript), headers=timing_headers(transcript, started))

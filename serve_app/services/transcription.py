@@ -1,0 +1,254 @@
+"""Transcription: validate a request, decode its audio, run it through the model graph.
+
+Both the REST route and the OpenAI-compatible route (and through them the MCP server)
+go through `TranscriptionService`; they differ only in request/response shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+from qwen_asr.inference.utils import merge_languages, split_audio_into_chunks
+from ray.serve.exceptions import BackPressureError
+
+from deployments.protocol import (
+    ALIGNER,
+    ALIGNER_LANGUAGES,
+    ASR_MODELS,
+    SAMPLE_RATE,
+    AlignRequest,
+    AsrRequest,
+    AsrResult,
+    UnsupportedAlignLanguage,
+    WordTime,
+)
+from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
+from serve_app.errors import ApiError, bad_request
+from serve_app.languages import Language, UnknownLanguage, resolve_language
+from serve_app.services.lifecycle import LifecycleService
+from serve_app.settings import Settings
+
+DTYPES = ("bfloat16", "float16")
+
+
+@dataclass
+class TranscribeOptions:
+    model: str
+    language: Language | None = None
+    return_timestamps: bool = False
+    dtype: str | None = None
+    context: str = ""
+
+
+@dataclass
+class Piece:
+    index: int
+    audio: np.ndarray
+    offset: float
+
+
+@dataclass
+class PieceText:
+    index: int
+    offset: float
+    duration: float
+    text: str
+    language: str
+
+
+@dataclass
+class Transcript:
+    text: str
+    language: str
+    model: str
+    dtype: str
+    duration_seconds: float
+    process_time_seconds: float
+    load_time_seconds: float
+    timestamps: list[WordTime] | None = None
+    pieces: list[PieceText] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
+
+    @property
+    def rtf(self) -> float:
+        return round(self.process_time_seconds / self.duration_seconds, 4) if self.duration_seconds else 0.0
+
+
+def _is_cjk(char: str) -> bool:
+    return bool(char) and unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def join_pieces(texts: list[str]) -> str:
+    """Pieces of one recording: a space between words, none between CJK characters."""
+    joined = ""
+    for text in (t.strip() for t in texts):
+        if not text:
+            continue
+        if joined and not (_is_cjk(joined[-1]) or _is_cjk(text[0])):
+            joined += " "
+        joined += text
+    return joined
+
+
+class TranscriptionService:
+    def __init__(self, settings: Settings, lifecycle: LifecycleService, asr_handles: dict, aligner_handle) -> None:
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.asr_handles = asr_handles
+        self.aligner = aligner_handle
+
+    # ---- validation -------------------------------------------------------------------
+    def options(self, *, model: str | None, language: str | None, return_timestamps: bool,
+                dtype: str | None, context: str | None) -> TranscribeOptions:
+        model_id = (model or self.settings.default_model).strip().lower()
+        if model_id not in ASR_MODELS:
+            raise bad_request("unknown_model", f"Unknown model {model!r}; choose one of {', '.join(ASR_MODELS)}.", "model")
+        try:
+            resolved = resolve_language(language)
+        except UnknownLanguage as exc:
+            raise bad_request("unsupported_language", str(exc), "language") from exc
+        dtype = (dtype or "").strip().lower() or None
+        if dtype is not None and dtype not in DTYPES:
+            raise bad_request("invalid_dtype", f"Unknown dtype {dtype!r}; choose bfloat16 or float16.", "dtype")
+        context = context or ""
+        if len(context) > self.settings.max_context_chars:
+            raise bad_request("context_too_long",
+                              f"Context has {len(context)} characters; the limit is {self.settings.max_context_chars}.",
+                              "context")
+        if return_timestamps and resolved is not None and not resolved.aligner:
+            raise bad_request(
+                "timestamps_unsupported_language",
+                f"Timestamps are not available for {resolved.name}: the ForcedAligner supports "
+                f"{', '.join(ALIGNER_LANGUAGES)}.", "language")
+        return TranscribeOptions(model_id, resolved, return_timestamps, dtype, context)
+
+    async def decode(self, source: BinaryIO) -> DecodedAudio:
+        try:
+            audio = await asyncio.to_thread(decode_file, source)
+            check_audio(audio, min_seconds=self.settings.min_audio_seconds, max_seconds=self.settings.max_audio_seconds)
+        except AudioError as exc:
+            raise ApiError(exc.status, exc.code, exc.message, param="file") from exc
+        return audio
+
+    # ---- running ------------------------------------------------------------------------
+    def split(self, samples: np.ndarray, return_timestamps: bool) -> list[Piece]:
+        limit = self.settings.align_piece_seconds if return_timestamps else self.settings.asr_piece_seconds
+        limit = min(limit, self.settings.asr_piece_seconds)
+        if samples.shape[0] <= limit * SAMPLE_RATE:
+            return [Piece(0, samples, 0.0)]
+        parts = split_audio_into_chunks(wav=samples, sr=SAMPLE_RATE, max_chunk_sec=limit)
+        return [Piece(i, np.asarray(wav, dtype=np.float32), float(offset)) for i, (wav, offset) in enumerate(parts)]
+
+    @asynccontextmanager
+    async def _tracking(self, model_id: str):
+        self.lifecycle.counters.in_flight[model_id] += 1
+        try:
+            yield
+        finally:
+            self.lifecycle.counters.in_flight[model_id] -= 1
+
+    async def _asr(self, options: TranscribeOptions, piece: Piece) -> AsrResult:
+        request = AsrRequest(
+            audio=piece.audio,
+            language=options.language.model_language if options.language else None,
+            context=options.context,
+            dtype=options.dtype,
+        )
+        try:
+            return await self.asr_handles[options.model].transcribe.remote(request)
+        except BackPressureError as exc:
+            raise overloaded() from exc
+
+    async def stream_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
+                            started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
+        """Transcribes all pieces concurrently (they batch), yields them in order as they finish."""
+        started = started or time.time()
+        pieces = self.split(audio.samples, options.return_timestamps)
+        async with self._tracking(options.model):
+            await self.lifecycle.before_request(options.model)
+            tasks = [asyncio.ensure_future(self._asr(options, p)) for p in pieces]
+            try:
+                for piece, task in zip(pieces, tasks):
+                    result = await task
+                    yield PieceText(piece.index, piece.offset, piece.audio.shape[0] / SAMPLE_RATE,
+                                    result.text, result.language), result
+            finally:
+                for task in tasks:
+                    task.cancel()
+
+    async def transcribe(self, source: BinaryIO, options: TranscribeOptions) -> Transcript:
+        audio = await self.decode(source)
+        return await self.transcribe_audio(audio, options)
+
+    async def transcribe_audio(self, audio: DecodedAudio, options: TranscribeOptions) -> Transcript:
+        started_wall = time.time()
+        started = time.perf_counter()
+        pieces: list[PieceText] = []
+        results: list[AsrResult] = []
+        async for piece, result in self.stream_pieces(options, audio, started_wall):
+            pieces.append(piece)
+            results.append(result)
+        load_wait = max(0.0, max(r.replica_loaded_at for r in results) - started_wall)
+        language = merge_languages([p.language for p in pieces]) if pieces else ""
+        if options.language:
+            language = options.language.model_language
+        timestamps = None
+        if options.return_timestamps:
+            timestamps, align_load = await self.align(audio, pieces, language, started_wall)
+            load_wait = max(load_wait, align_load)
+        total = time.perf_counter() - started
+        return Transcript(
+            text=join_pieces([p.text for p in pieces]),
+            language=language,
+            model=options.model,
+            dtype=results[0].dtype,
+            duration_seconds=round(audio.duration, 3),
+            process_time_seconds=round(max(0.0, total - load_wait), 4),
+            load_time_seconds=round(load_wait, 3),
+            timestamps=timestamps,
+            pieces=pieces,
+            batch_sizes=[r.batch_size for r in results],
+        )
+
+    async def align(self, audio: DecodedAudio, pieces: list[PieceText], language: str,
+                    started_wall: float) -> tuple[list[WordTime], float]:
+        align_language = (language or "").split(",")[0].strip()
+        if not any(p.text.strip() for p in pieces):
+            return [], 0.0
+        if align_language not in ALIGNER_LANGUAGES:
+            raise ApiError(422, "timestamps_unsupported_language",
+                           f"The detected language {align_language or 'unknown'!r} cannot be timed; the ForcedAligner "
+                           f"supports {', '.join(ALIGNER_LANGUAGES)}. Force one of them or turn timestamps off.",
+                           param="language")
+        async with self._tracking(ALIGNER):
+            requests = []
+            for p in pieces:
+                if not p.text.strip():
+                    continue
+                start = int(round(p.offset * SAMPLE_RATE))
+                segment = audio.samples[start:start + int(round(p.duration * SAMPLE_RATE))]
+                requests.append((p.offset, AlignRequest(segment, p.text, align_language)))
+            try:
+                results = await asyncio.gather(*(self.aligner.align.remote(r) for _, r in requests))
+            except BackPressureError as exc:
+                raise overloaded() from exc
+            except UnsupportedAlignLanguage as exc:
+                raise ApiError(422, "timestamps_unsupported_language", str(exc), param="language") from exc
+        words = [
+            WordTime(w.text, round(w.start + offset, 3), round(w.end + offset, 3))
+            for (offset, _), result in zip(requests, results)
+            for w in result.words
+        ]
+        load_wait = max(0.0, max(r.replica_loaded_at for r in results) - started_wall)
+        return words, load_wait
+
+
+def overloaded() -> ApiError:
+    return ApiError(503, "overloaded", "The service is busy; retry shortly.", headers={"Retry-After": "2"})

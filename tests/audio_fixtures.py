@@ -1,0 +1,73 @@
+"""Real speech fixtures: espeak-ng speaks, ffmpeg converts into every format we accept."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+PHRASES = {
+    "en": ("en", "hello world, this is a test of the speech recognition service"),
+    "zh": ("cmn-latn-pinyin", "ni3 hao3 shi4 jie4, zhe4 shi4 yi2 ge4 ce4 shi4"),
+    "ja": ("ja", "こんにちは、せかい。これは テスト です。"),
+}
+
+FORMATS = {
+    "wav": ["-c:a", "pcm_s16le"],
+    "flac": ["-c:a", "flac"],
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "64k"],
+    "ogg": ["-c:a", "libvorbis"],
+    "opus": ["-c:a", "libopus", "-f", "ogg"],
+    "m4a": ["-c:a", "aac", "-b:a", "64k"],
+    "webm": ["-c:a", "libopus", "-f", "webm"],
+}
+
+
+def speak(text: str, voice: str, path: Path) -> Path:
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+    return path
+
+
+def convert(source: Path, target: Path, codec_args: list[str], rate: int | None = None,
+            channels: int | None = None) -> Path:
+    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(source)]
+    if rate:
+        cmd += ["-ar", str(rate)]
+    if channels:
+        cmd += ["-ac", str(channels)]
+    subprocess.run(cmd + codec_args + [str(target)], check=True, capture_output=True)
+    return target
+
+
+def build_fixtures(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    for code, (voice, text) in PHRASES.items():
+        out[f"speech_{code}"] = speak(text, voice, folder / f"speech_{code}.wav")
+    english = out["speech_en"]
+    if shutil.which("ffmpeg"):
+        for ext, codec in FORMATS.items():
+            out[f"en_{ext}"] = convert(english, folder / f"speech_en_48k_stereo.{ext}", codec, rate=48000, channels=2)
+    out["tone"] = write_tone(folder / "tone.wav", seconds=2.0)
+    out["silence"] = write_array(folder / "silence.wav", np.zeros(16000 * 2, np.float32))
+    out["tiny_clip"] = write_array(folder / "tiny_clip.wav", 0.3 * np.ones(400, np.float32))
+    return out
+
+
+def write_tone(path: Path, seconds: float, rate: int = 16000, hz: float = 440.0) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    return write_array(path, (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+
+
+def write_array(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
+    sf.write(str(path), samples, rate)
+    return path
+
+
+def load_16k(path: Path) -> np.ndarray:
+    from serve_app.audio import decode_file
+
+    return decode_file(path).samples

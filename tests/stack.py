@@ -1,0 +1,108 @@
+"""Starting the real stack for tests: Ray, Serve, the app from serve_config.yaml on CPU."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from serve_app import deploy_config
+from serve_app.launcher import FAST_METRICS_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN_APP = "qwen3-asr"
+LIFECYCLE_APP = "lifecycle"
+LIFECYCLE_IDLE_S = 6.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tiny_args(tiny: dict[str, str]) -> dict:
+    return {
+        "model_1_7b_source": tiny["asr-scripted"],
+        "model_0_6b_source": tiny["asr-scripted"],
+        "aligner_source": tiny["aligner"],
+        "device": "cpu",
+        "dtype": "float32",
+        "max_new_tokens": 16,
+        "torch_threads": 1,
+        "batch_wait_timeout_s": 0.05,
+        "max_upload_mb": 2,
+        "release_wait_s": 45,
+        "switch_wait_s": 45,
+    }
+
+
+def test_config(tiny: dict[str, str], port: int) -> dict:
+    """serve_config.yaml with a CPU override, tiny checkpoints, plus a short-idle second app."""
+    config = deploy_config.load_config()
+    config["http_options"] = {"host": "127.0.0.1", "port": port}
+    config = deploy_config.without_gpus(config)
+    config = deploy_config.with_args(config, **tiny_args(tiny))
+    main = config["applications"][0]
+    lifecycle = {
+        **main,
+        "name": LIFECYCLE_APP,
+        "route_prefix": "/lc",
+        "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False},
+    }
+    config["applications"].append(lifecycle)
+    return config
+
+
+@dataclass
+class Stack:
+    base_url: str
+    port: int
+    tiny: dict[str, str]
+    config: dict = field(default_factory=dict)
+
+    def url(self, path: str, app: str = MAIN_APP) -> str:
+        prefix = "/lc" if app == LIFECYCLE_APP else ""
+        return f"{self.base_url}{prefix}{path}"
+
+
+def start_stack(tiny: dict[str, str]) -> Stack:
+    import ray
+
+    for key, value in FAST_METRICS_ENV.items():
+        os.environ[key] = value
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    port = free_port()
+    config = test_config(tiny, port)
+    deploy_config.deploy(config)
+    for app in (MAIN_APP, LIFECYCLE_APP):
+        deploy_config.wait_until_running(app, timeout_s=240)
+    stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
+    wait_http(stack.url("/health"))
+    return stack
+
+
+def wait_http(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def stop_stack() -> None:
+    import ray
+    from ray import serve
+
+    try:
+        serve.shutdown()
+    finally:
+        ray.shutdown()
