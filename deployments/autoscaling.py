@@ -45,10 +45,13 @@ class IdleReleasePolicy:
         if current == 0:
             return ctx.target_num_replicas
         if any(v >= 1.0 for v in latest_metric(ctx, RELEASE_METRIC)):
+            logger.info("%s: release requested, scaling to zero", ctx.deployment_name)
             return 0
         requests = float(ctx.total_num_requests or 0.0)
         idle = latest_metric(ctx, IDLE_METRIC)
         if requests <= 0 and idle and min(idle) >= self.idle_timeout_s:
+            logger.info("%s: idle for %.1fs (timeout %.1fs), scaling to zero",
+                        ctx.deployment_name, min(idle), self.idle_timeout_s)
             return 0
         target_per_replica = ctx.config.get_target_ongoing_requests()
         wanted = math.ceil(requests / target_per_replica) if requests > 0 else current

@@ -49,7 +49,10 @@ class ReplicaLifecycle:
             self.last_active = time.time()
 
     def idle_seconds(self) -> float:
-        return 0.0 if self.in_flight else time.time() - self.last_active
+        # Serve may ask for metrics while the constructor is still loading: that is not idleness.
+        if self.in_flight or self.loaded_at is None:
+            return 0.0
+        return time.time() - self.last_active
 
     async def record(self, info: dict) -> dict[str, float]:
         """Heartbeat to the registry; returns the custom autoscaling metrics."""

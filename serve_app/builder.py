@@ -34,7 +34,11 @@ def autoscaling_config(settings: Settings) -> dict[str, Any]:
         "downscale_delay_s": 30,
         # The policy decides 1 -> 0 itself (idle timeout or release); no extra delay.
         "downscale_to_zero_delay_s": 0,
-        "look_back_period_s": 5,
+        # `min` over a short window: a request counts only while it is really pending, so a
+        # finished request cannot bring a just-released model back through the cold-start path.
+        "aggregation_function": "min",
+        "look_back_period_s": 2,
+        "metrics_interval_s": 1,
         "policy": {"policy_function": POLICY, "policy_kwargs": {"idle_timeout_s": settings.idle_timeout_s}},
     }
 

@@ -52,7 +52,9 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
         **main,
         "name": LIFECYCLE_APP,
         "route_prefix": "/lc",
-        "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False},
+        # Random weights for the 1.7B slot: deterministic junk, for parity with a direct call.
+        "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False,
+                 "model_1_7b_source": tiny["asr-random"]},
     }
     config["applications"].append(lifecycle)
     return config

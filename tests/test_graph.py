@@ -1,0 +1,73 @@
+"""The model deployments themselves: batching, parity with a direct qwen-asr call, aligner checks."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+
+import httpx
+import numpy as np
+import pytest
+from ray import serve
+
+from deployments.protocol import AlignRequest, AsrRequest, UnsupportedAlignLanguage
+from tests.audio_fixtures import load_16k
+from tests.stack import LIFECYCLE_APP
+
+
+def test_concurrent_requests_ride_in_one_batch(stack, audio):
+    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=LIFECYCLE_APP)
+    samples = load_16k(audio["speech_en"])
+    handle.transcribe.remote(AsrRequest(samples)).result(timeout_s=120)  # warm
+    responses = [handle.transcribe.remote(AsrRequest(samples, language="English")) for _ in range(8)]
+    results = [r.result(timeout_s=120) for r in responses]
+    assert {r.text for r in results} == {"hello world"}
+    assert max(r.batch_size for r in results) > 1, [r.batch_size for r in results]
+
+
+def test_batch_keeps_each_requests_language_and_context(stack, audio):
+    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=LIFECYCLE_APP)
+    samples = load_16k(audio["speech_en"])
+    asks = [("Chinese", "Alibaba"), ("Japanese", ""), (None, "Qwen")]
+    responses = [handle.transcribe.remote(AsrRequest(samples, language=lang, context=ctx)) for lang, ctx in asks]
+    results = [r.result(timeout_s=120) for r in responses]
+    assert [r.language for r in results] == ["Chinese", "Japanese", "English"]
+    assert [r.context_seen for r in results] == ["Alibaba", "", "Qwen"]
+
+
+def test_short_clips_are_padded_not_crashing(stack):
+    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=LIFECYCLE_APP)
+    clip = (0.2 * np.sin(np.arange(300) / 5)).astype(np.float32)
+    assert handle.transcribe.remote(AsrRequest(clip)).result(timeout_s=120).text == "hello world"
+
+
+def test_graph_transcript_equals_direct_qwen_asr_call(stack, audio, tiny_models):
+    import torch
+    from qwen_asr import Qwen3ASRModel
+
+    with open(audio["speech_en"], "rb") as handle:
+        served = httpx.post(stack.url("/api/transcribe", LIFECYCLE_APP), files={"file": ("a.wav", handle)},
+                            data={"model": "qwen3-asr-1.7b"}, timeout=180).json()
+    direct_model = Qwen3ASRModel.from_pretrained(tiny_models["asr-random"], device_map="cpu", dtype=torch.float32,
+                                                 max_new_tokens=16)
+    direct = direct_model.transcribe((load_16k(audio["speech_en"]), 16000))[0]
+    assert served["text"] == direct.text.strip()
+    assert served["language"] == (direct.language or "")
+
+
+def test_aligner_refuses_languages_it_cannot_time(stack, audio):
+    handle = serve.get_deployment_handle("ForcedAligner", app_name=LIFECYCLE_APP)
+    samples = load_16k(audio["speech_en"])
+    with pytest.raises(UnsupportedAlignLanguage, match="cannot time"):
+        handle.align.remote(AlignRequest(samples, "hello world", "Thai")).result(timeout_s=120)
+
+
+def test_aligner_times_lie_inside_the_audio(stack, audio):
+    handle = serve.get_deployment_handle("ForcedAligner", app_name=LIFECYCLE_APP)
+    samples = load_16k(audio["speech_en"])
+    duration = len(samples) / 16000
+    result = handle.align.remote(AlignRequest(samples, "hello world again", "English")).result(timeout_s=120)
+    assert [w.text for w in result.words] == ["hello", "world", "again"]
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts)
+    assert all(0 <= w.start <= w.end <= duration for w in result.words)
