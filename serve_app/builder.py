@@ -76,8 +76,8 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     common = {
         "autoscaling_config": autoscaling_config(settings),
         "user_config": batch_config,
-        "max_ongoing_requests": max(2 * settings.batch_max_size, 8),
-        "max_queued_requests": 256,
+        "max_ongoing_requests": settings.model_max_ongoing_requests,
+        "max_queued_requests": settings.model_max_queued_requests,
         "graceful_shutdown_wait_loop_s": 0.5,
         "graceful_shutdown_timeout_s": 60,
         "health_check_period_s": 5,

@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     cors_origins: str = Field("*", description="Comma-separated allowed CORS origins, or *.")
     api_key: str = Field("", description="When set, every API/MCP call needs it (Bearer or X-API-Key).")
     max_ongoing_requests: int = Field(64, ge=1, description="Ingress concurrency before Serve answers 503.")
+    model_max_ongoing_requests: int = Field(16, ge=1, description="Requests one model replica works on at once.")
+    model_max_queued_requests: int = Field(
+        64, ge=1, description="Requests waiting for a model beyond that; more are refused with 503 + Retry-After."
+    )
+
+    # --- OpenAI-compatible API (/v1) ---
+    openai_model_aliases: str = Field(
+        "", description="Extra model names for /v1, as name=model pairs, e.g. whisper-1=qwen3-asr-0.6b."
+    )
+    openai_strict_models: bool = Field(
+        False, description="Refuse unknown /v1 model names (else whisper-1 and others use the default model)."
+    )
+    openai_segment_max_chars: int = Field(
+        80, ge=10, description="Longest subtitle/segment text in srt, vtt and verbose_json, in characters."
+    )
 
     # --- streaming ---
     stream_max_sessions: int = Field(8, ge=1, description="Concurrent WebSocket streaming sessions.")
@@ -76,6 +91,7 @@ class Settings(BaseSettings):
     mcp_port: int = Field(8201, description="MCP streamable HTTP port.")
     mcp_audio_roots: str = Field("./data/audio", description="Comma-separated folders MCP may read audio from.")
     mcp_api_url: str = Field("http://127.0.0.1:8200", description="Where the MCP server reaches the service.")
+    mcp_timeout_s: float = Field(900.0, gt=0, description="How long the MCP server waits for one service call.")
 
     # --- demo ---
     demo: bool = Field(False, description="Demo mode: tiny scripted CPU checkpoints.")

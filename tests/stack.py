@@ -54,7 +54,10 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
         "route_prefix": "/lc",
         # Random weights for the 1.7B slot: deterministic junk, for parity with a direct call.
         "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False,
-                 "model_1_7b_source": tiny["asr-random"]},
+                 "model_1_7b_source": tiny["asr-random"],
+                 # long audio comes back whole from several pieces; tiny queues show backpressure
+                 "asr_piece_seconds": 8, "align_piece_seconds": 8,
+                 "model_max_ongoing_requests": 2, "model_max_queued_requests": 2},
     }
     config["applications"].append(lifecycle)
     return config

@@ -12,11 +12,11 @@ from ray import serve
 
 from deployments.protocol import AlignRequest, AsrRequest, UnsupportedAlignLanguage
 from tests.audio_fixtures import load_16k
-from tests.stack import LIFECYCLE_APP
+from tests.stack import LIFECYCLE_APP, MAIN_APP
 
 
 def test_concurrent_requests_ride_in_one_batch(stack, audio):
-    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=LIFECYCLE_APP)
+    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=MAIN_APP)
     samples = load_16k(audio["speech_en"])
     handle.transcribe.remote(AsrRequest(samples)).result(timeout_s=120)  # warm
     responses = [handle.transcribe.remote(AsrRequest(samples, language="English")) for _ in range(8)]
@@ -26,7 +26,7 @@ def test_concurrent_requests_ride_in_one_batch(stack, audio):
 
 
 def test_batch_keeps_each_requests_language_and_context(stack, audio):
-    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=LIFECYCLE_APP)
+    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=MAIN_APP)
     samples = load_16k(audio["speech_en"])
     asks = [("Chinese", "Alibaba"), ("Japanese", ""), (None, "Qwen")]
     responses = [handle.transcribe.remote(AsrRequest(samples, language=lang, context=ctx)) for lang, ctx in asks]

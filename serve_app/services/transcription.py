@@ -143,7 +143,11 @@ class TranscriptionService:
         limit = min(limit, self.settings.asr_piece_seconds)
         if samples.shape[0] <= limit * SAMPLE_RATE:
             return [Piece(0, samples, 0.0)]
-        parts = split_audio_into_chunks(wav=samples, sr=SAMPLE_RATE, max_chunk_sec=limit)
+        # qwen-asr looks for a quiet cut up to `expand` either side of its target: aim `expand`
+        # early so that no piece exceeds the limit (the aligner refuses more than 180 s).
+        expand = min(5.0, limit * 0.1)
+        parts = split_audio_into_chunks(wav=samples, sr=SAMPLE_RATE, max_chunk_sec=limit - expand,
+                                        search_expand_sec=expand)
         return [Piece(i, np.asarray(wav, dtype=np.float32), float(offset)) for i, (wav, offset) in enumerate(parts)]
 
     @asynccontextmanager

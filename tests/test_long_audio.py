@@ -1,0 +1,51 @@
+"""Audio longer than one model piece is cut at quiet points and comes back whole."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import soundfile as sf
+
+from tests.audio_fixtures import load_16k
+from tests.stack import LIFECYCLE_APP
+
+PIECE_SECONDS = 8  # the lifecycle app's asr_piece_seconds
+
+
+def long_speech(audio, tmp_path, seconds: float):
+    """Real speech repeated with short pauses until it lasts `seconds`."""
+    speech = load_16k(audio["speech_en"])
+    pause = np.zeros(8000, np.float32)
+    parts, total = [], 0
+    while total < seconds * 16000:
+        parts += [speech, pause]
+        total += len(speech) + len(pause)
+    path = tmp_path / "long.wav"
+    sf.write(str(path), np.concatenate(parts), 16000)
+    return path, total / 16000
+
+
+def test_long_audio_is_transcribed_in_pieces_and_returned_whole(stack, audio, tmp_path):
+    path, duration = long_speech(audio, tmp_path, 3.2 * PIECE_SECONDS)
+    with open(path, "rb") as handle:
+        response = httpx.post(stack.url("/api/transcribe", LIFECYCLE_APP), files={"file": ("long.wav", handle)},
+                              data={"model": "qwen3-asr-0.6b", "language": "en"}, timeout=300)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    pieces = body["text"].split("hello world")
+    assert len(pieces) - 1 >= 4, body["text"]  # at least ceil(25.6 / 8) pieces, each "hello world"
+    assert body["text"].replace("hello world", "").strip() == ""
+    assert abs(body["duration_seconds"] - duration) < 0.01
+
+
+def test_long_audio_timestamps_are_offset_per_piece(stack, audio, tmp_path):
+    path, duration = long_speech(audio, tmp_path, 2.5 * PIECE_SECONDS)
+    with open(path, "rb") as handle:
+        response = httpx.post(stack.url("/api/transcribe", LIFECYCLE_APP), files={"file": ("long.wav", handle)},
+                              data={"model": "qwen3-asr-0.6b", "language": "en", "return_timestamps": "true"},
+                              timeout=300)
+    assert response.status_code == 200, response.text
+    words = response.json()["timestamps"]
+    assert len(words) >= 6 and {w["text"] for w in words} == {"hello", "world"}
+    assert all(0 <= w["start"] <= w["end"] <= duration for w in words)
+    assert max(w["start"] for w in words) > PIECE_SECONDS  # later pieces are shifted by their offset
