@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from itertools import groupby
 
 from ray import serve
 
 from deployments.inference import AsrEngine, LoadOptions
 from deployments.lifecycle import ReplicaLifecycle
-from deployments.protocol import AsrRequest, AsrResult
+from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult
+
+RECENT_REQUESTS = 32
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
@@ -24,6 +27,7 @@ class AsrDeployment:
         self.lifecycle = ReplicaLifecycle(model_id, registry)
         self.engine = AsrEngine(LoadOptions(**options))
         self._model_lock = asyncio.Lock()
+        self._recent: deque[dict] = deque(maxlen=RECENT_REQUESTS)
         self.lifecycle.mark_loaded()
 
     def reconfigure(self, config: dict) -> None:
@@ -33,6 +37,8 @@ class AsrDeployment:
         self.batch_config = dict(config)
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
+        self._recent.append({"context": request.context, "language": request.language, "dtype": request.dtype,
+                             "seconds": round(len(request.audio) / SAMPLE_RATE, 3), "received_at": time.time()})
         with self.lifecycle.busy():
             return await self.transcribe_batch(request)
 
@@ -65,6 +71,10 @@ class AsrDeployment:
             self.engine.ensure_dtype(dtype)
             self.lifecycle.mark_loaded()
         return self.engine.transcribe(requests)
+
+    def recent_requests(self) -> list[dict]:
+        """What this replica was asked, newest last (bounded): context, language, dtype, seconds."""
+        return list(self._recent)
 
     def describe(self) -> dict:
         return {

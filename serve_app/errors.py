@@ -34,6 +34,32 @@ def error_body(status: int, code: str, message: str, param: str | None = None) -
     return {"error": body}
 
 
+OPENAI_PREFIX = "/v1"
+
+_OPENAI_TYPES = {401: "authentication_error", 429: "rate_limit_error"}
+
+
+def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
+    """OpenAI's error shape, so the `openai` SDK raises BadRequestError & co. with our message."""
+    kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def is_openai_path(scope) -> bool:
+    """`/v1/...` below the app's route prefix (Serve passes that prefix as `root_path`)."""
+    path = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
+
+
+def body_for_scope(scope, status: int, code: str, message: str, param: str | None = None,
+                   render=error_body) -> dict:
+    """The error body for a request: OpenAI's shape under /v1, ours (`render`) elsewhere."""
+    return (openai_error_body if is_openai_path(scope) else render)(status, code, message, param)
+
+
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header", "form")]
@@ -43,29 +69,37 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return f"Invalid value for '{param or 'request'}': {first.get('msg', 'invalid input')}.", param
 
 
+def _renderer(request: Request, render):
+    explicit = getattr(request.state, "error_renderer", None)
+    if explicit is not None:
+        return explicit
+    return openai_error_body if is_openai_path(request.scope) else render
+
+
 def install_error_handlers(app: FastAPI, render=error_body) -> None:
-    """`render(status, code, message, param)` builds the body; OpenAI routes use their own shape."""
+    """`render(status, code, message, param)` builds the body; paths under /v1 get OpenAI's shape
+    (a route may still set `request.state.error_renderer` to choose another)."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        renderer = getattr(request.state, "error_renderer", render)
+        renderer = _renderer(request, render)
         return JSONResponse(renderer(exc.status, exc.code, exc.message, exc.param), exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, param = _validation_message(exc)
-        renderer = getattr(request.state, "error_renderer", render)
+        renderer = _renderer(request, render)
         return JSONResponse(renderer(400, "invalid_request", message, param), 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "file_too_large"}.get(exc.status_code, "http_error")
-        renderer = getattr(request.state, "error_renderer", render)
+        renderer = _renderer(request, render)
         return JSONResponse(renderer(exc.status_code, code, str(exc.detail), None), exc.status_code,
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        renderer = getattr(request.state, "error_renderer", render)
+        renderer = _renderer(request, render)
         return JSONResponse(renderer(500, "internal_error", f"Internal error: {type(exc).__name__}", None), 500)

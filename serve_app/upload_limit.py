@@ -11,21 +11,24 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serve_app.errors import body_for_scope
+
 
 class BodyTooLarge(Exception):
     pass
 
 
-def too_large_body(limit_bytes: int) -> bytes:
+def too_large_body(limit_bytes: int, scope: Scope | None = None) -> bytes:
+    """Our error shape, or OpenAI's under /v1 (see serve_app.errors.body_for_scope)."""
     message = f"The upload exceeds the {limit_bytes / (1024 * 1024):g} MB limit."
-    return json.dumps({"error": {"code": "file_too_large", "message": message, "status": 413}}).encode()
+    return json.dumps(body_for_scope(scope or {}, 413, "file_too_large", message)).encode()
 
 
 class UploadLimitMiddleware:
     def __init__(self, app: ASGIApp, limit_bytes: int, render=None) -> None:
         self.app = app
         self.limit_bytes = limit_bytes
-        self.render = render or (lambda scope: too_large_body(self.limit_bytes))
+        self.render = render or (lambda scope: too_large_body(self.limit_bytes, scope))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):

@@ -85,7 +85,7 @@ def start_stack(tiny: dict[str, str]) -> Stack:
     config = test_config(tiny, port)
     deploy_config.deploy(config)
     for app in (MAIN_APP, LIFECYCLE_APP):
-        deploy_config.wait_until_running(app, timeout_s=240)
+        deploy_config.wait_until_running(app, timeout_s=600)
     stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
     wait_http(stack.url("/health"))
     return stack

@@ -175,9 +175,17 @@ class TranscriptionService:
         """Transcribes all pieces concurrently (they batch), yields them in order as they finish."""
         started = started or time.time()
         pieces = self.split(audio.samples, options.return_timestamps)
+        # Pieces of one file go out together so they batch, but never more than a replica
+        # takes at once: a long file must not trip the backpressure meant for overload.
+        window = asyncio.Semaphore(max(1, self.settings.model_max_ongoing_requests))
+
+        async def bounded(piece: Piece) -> AsrResult:
+            async with window:
+                return await self._asr(options, piece)
+
         async with self._tracking(options.model):
             await self.lifecycle.before_request(options.model)
-            tasks = [asyncio.ensure_future(self._asr(options, p)) for p in pieces]
+            tasks = [asyncio.ensure_future(bounded(p)) for p in pieces]
             try:
                 for piece, task in zip(pieces, tasks):
                     result = await task
@@ -240,7 +248,13 @@ class TranscriptionService:
                 segment = audio.samples[start:start + int(round(p.duration * SAMPLE_RATE))]
                 requests.append((p.offset, AlignRequest(segment, p.text, align_language)))
             try:
-                results = await asyncio.gather(*(self.aligner.align.remote(r) for _, r in requests))
+                window = asyncio.Semaphore(max(1, self.settings.model_max_ongoing_requests))
+
+                async def bounded(request: AlignRequest):
+                    async with window:
+                        return await self.aligner.align.remote(request)
+
+                results = await asyncio.gather(*(bounded(r) for _, r in requests))
             except BackPressureError as exc:
                 raise overloaded() from exc
             except UnsupportedAlignLanguage as exc:
