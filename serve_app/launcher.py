@@ -46,8 +46,12 @@ def start_mcp(settings) -> subprocess.Popen | None:
     except ImportError:
         logger.warning("MCP server module not available; not starting MCP")
         return None
+    # The MCP server talks to this service: follow its port unless an explicit URL was configured.
+    api_url = settings.mcp_api_url
+    if "mcp_api_url" not in settings.model_fields_set:
+        api_url = f"http://127.0.0.1:{settings.http_port}"
     return subprocess.Popen([sys.executable, "-m", "serve_app.mcp_server", "--host", settings.mcp_host,
-                             "--port", str(settings.mcp_port)])
+                             "--port", str(settings.mcp_port), "--api-url", api_url])
 
 
 def main(argv: list[str] | None = None) -> int:
