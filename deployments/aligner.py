@@ -7,28 +7,18 @@ import time
 
 from ray import serve
 
-from deployments.inference import AlignerEngine, LoadOptions, check_align_language
-from deployments.lifecycle import ReplicaLifecycle
+from deployments.inference import AlignerEngine, check_align_language
+from deployments.lifecycle import ModelReplica
 from deployments.protocol import AlignRequest, AlignResult
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
-class AlignerDeployment:
+class AlignerDeployment(ModelReplica):
+    engine_class = AlignerEngine
+    batch_method = "align_batch"
+
     def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
-        if torch_threads:
-            import torch
-
-            torch.set_num_threads(torch_threads)
-        self.model_id = model_id
-        self.lifecycle = ReplicaLifecycle(model_id, registry)
-        self.engine = AlignerEngine(LoadOptions(**options))
-        self.lifecycle.mark_loaded()
-
-    def reconfigure(self, config: dict) -> None:
-        """Batching settings arrive as user_config, so a redeploy changes them in place."""
-        self.align_batch.set_max_batch_size(int(config.get("batch_max_size", 8)))
-        self.align_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.02)))
-        self.batch_config = dict(config)
+        self._start(model_id, options, registry, torch_threads)
 
     async def align(self, request: AlignRequest) -> AlignResult:
         check_align_language(request.language)
@@ -43,11 +33,3 @@ class AlignerDeployment:
         )
         elapsed = time.perf_counter() - started
         return [AlignResult(w, elapsed, self.lifecycle.loaded_at or 0.0) for w in words]
-
-    async def record_autoscaling_stats(self) -> dict[str, float]:
-        return await self.lifecycle.record(
-            {"dtype": self.engine.dtype, "device": self.engine.device, "load_seconds": self.engine.load_seconds}
-        )
-
-    async def __del__(self) -> None:
-        await self.lifecycle.forget()

@@ -9,32 +9,22 @@ from itertools import groupby
 
 from ray import serve
 
-from deployments.inference import AsrEngine, LoadOptions
-from deployments.lifecycle import ReplicaLifecycle
+from deployments.inference import AsrEngine
+from deployments.lifecycle import ModelReplica
 from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult
 
 RECENT_REQUESTS = 32
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
-class AsrDeployment:
-    def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
-        if torch_threads:
-            import torch
+class AsrDeployment(ModelReplica):
+    engine_class = AsrEngine
+    batch_method = "transcribe_batch"
 
-            torch.set_num_threads(torch_threads)
-        self.model_id = model_id
-        self.lifecycle = ReplicaLifecycle(model_id, registry)
-        self.engine = AsrEngine(LoadOptions(**options))
+    def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
         self._model_lock = asyncio.Lock()
         self._recent: deque[dict] = deque(maxlen=RECENT_REQUESTS)
-        self.lifecycle.mark_loaded()
-
-    def reconfigure(self, config: dict) -> None:
-        """Batching settings arrive as user_config, so a redeploy changes them in place."""
-        self.transcribe_batch.set_max_batch_size(int(config.get("batch_max_size", 8)))
-        self.transcribe_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.02)))
-        self.batch_config = dict(config)
+        self._start(model_id, options, registry, torch_threads)
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
         self._recent.append({"context": request.context, "language": request.language, "dtype": request.dtype,
@@ -85,11 +75,3 @@ class AsrDeployment:
             "largest_batch": self.lifecycle.largest_batch,
             "requests_served": self.lifecycle.requests_served,
         }
-
-    async def record_autoscaling_stats(self) -> dict[str, float]:
-        return await self.lifecycle.record(
-            {"dtype": self.engine.dtype, "device": self.engine.device, "load_seconds": self.engine.load_seconds}
-        )
-
-    async def __del__(self) -> None:
-        await self.lifecycle.forget()

@@ -82,3 +82,42 @@ class ReplicaLifecycle:
             await self.registry.forget.remote(self.model_id, self.replica_id)
         except Exception:
             pass
+
+
+class ModelReplica:
+    """What the ASR and aligner deployments share: engine start-up, metrics, clean exit.
+
+    Subclasses set `engine_class` and name their `@serve.batch` method in `batch_method`.
+    """
+
+    engine_class: type
+    batch_method: str
+
+    def _start(self, model_id: str, options: dict, registry, torch_threads: int) -> None:
+        from deployments.inference import LoadOptions
+
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(torch_threads)
+        self.model_id = model_id
+        self.lifecycle = ReplicaLifecycle(model_id, registry)
+        self.engine = self.engine_class(LoadOptions(**options))
+        self.batch_config: dict = {}
+        self.lifecycle.mark_loaded()
+
+    def reconfigure(self, config: dict) -> None:
+        """Batching settings arrive as user_config, so a redeploy changes them in place."""
+        batched = getattr(self, self.batch_method)
+        batched.set_max_batch_size(int(config.get("batch_max_size", 8)))
+        batched.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.02)))
+        self.batch_config = dict(config)
+
+    async def record_autoscaling_stats(self) -> dict[str, float]:
+        return await self.lifecycle.record(
+            {"dtype": self.engine.dtype, "device": self.engine.device, "load_seconds": self.engine.load_seconds,
+             **self.batch_config}
+        )
+
+    async def __del__(self) -> None:
+        await self.lifecycle.forget()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
 from serve_app.errors import ApiError, bad_request
 from serve_app.languages import Language, UnknownLanguage, resolve_language
 from serve_app.services.lifecycle import LifecycleService
+from serve_app.services.subtitles import join_words
 from serve_app.settings import Settings
 
 DTYPES = ("bfloat16", "float16")
@@ -81,20 +81,9 @@ class Transcript:
         return round(self.process_time_seconds / self.duration_seconds, 4) if self.duration_seconds else 0.0
 
 
-def _is_cjk(char: str) -> bool:
-    return bool(char) and unicodedata.east_asian_width(char) in ("W", "F")
-
-
 def join_pieces(texts: list[str]) -> str:
     """Pieces of one recording: a space between words, none between CJK characters."""
-    joined = ""
-    for text in (t.strip() for t in texts):
-        if not text:
-            continue
-        if joined and not (_is_cjk(joined[-1]) or _is_cjk(text[0])):
-            joined += " "
-        joined += text
-    return joined
+    return join_words(t.strip() for t in texts)
 
 
 class TranscriptionService:
