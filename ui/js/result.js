@@ -1,0 +1,171 @@
+// Result card: empty / pending (elapsed timer) / live streaming text (stable + dimmed unstable tail) /
+// final text with detected language, copy, TXT/JSON/SRT/VTT downloads and the timestamp view.
+import { t } from './i18n.js';
+import { EXPORTERS, baseName } from './exports.js';
+import { formatStopwatch } from './format.js';
+import { TimestampView } from './timestamps.js';
+import { labelFor } from './language-picker.js';
+
+export class ResultView {
+  constructor(els, { onCopied, onCopyFailed, findLanguage } = {}) {
+    this.els = els;
+    this.onCopied = onCopied;
+    this.onCopyFailed = onCopyFailed;
+    this.findLanguage = findLanguage || (() => null);
+    this.result = null;
+    this.sourceName = '';
+    this.timer = null;
+    this.ts = new TimestampView(els.ts);
+    els.copy.addEventListener('click', () => this.copy());
+    els.exportButtons.forEach((b) => b.addEventListener('click', () => this.download(b.dataset.export)));
+  }
+
+  _state(state) {
+    const { card, empty, pending, transcriptWrap, actions, live } = this.els;
+    card.dataset.state = state;
+    empty.hidden = state !== 'empty';
+    pending.hidden = state !== 'pending';
+    transcriptWrap.hidden = !(state === 'live' || state === 'done');
+    actions.hidden = state !== 'done';
+    live.hidden = state !== 'live';
+    if (state !== 'done') this.ts.clear();
+  }
+
+  showEmpty() {
+    this.result = null;
+    this._stopTimer();
+    this._state('empty');
+    this._badges(null);
+  }
+
+  /** Pending with an elapsed timer. `labelKey` e.g. action.working / stream.connecting. */
+  showPending(labelKey = 'action.working', startedAt = performance.now()) {
+    this._state('pending');
+    this._badges(null);
+    this.setPendingLabel(labelKey);
+    this.setPendingNote('');
+    this._stopTimer();
+    const tick = () => { this.els.pendingTimer.textContent = formatStopwatch((performance.now() - startedAt) / 1000); };
+    tick();
+    this.timer = setInterval(tick, 100);
+  }
+
+  setPendingLabel(key) {
+    this.els.pendingLabel.dataset.i18n = key;
+    this.els.pendingLabel.textContent = t(key);
+  }
+
+  setPendingNote(text) {
+    this.els.pendingNote.textContent = text;
+  }
+
+  _stopTimer() {
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Live streaming text. */
+  showLive(stable, unstable) {
+    if (this.els.card.dataset.state !== 'live') {
+      this._stopTimer();
+      this._state('live');
+      this._badges(null);
+    }
+    this.els.stable.textContent = stable || '';
+    this.els.unstable.textContent = unstable || '';
+    this.els.unstable.dataset.placeholder = !stable && !unstable ? t('stream.listening') : '';
+    const tr = this.els.transcript;
+    if (tr.scrollHeight > tr.clientHeight) tr.scrollTop = tr.scrollHeight;
+  }
+
+  /**
+   * Final result.
+   * @param {object} result API JSON
+   * @param {{name?: string, audioUrl?: string, peaks?: object, duration?: number}} source
+   */
+  showResult(result, source = {}) {
+    this._stopTimer();
+    this.result = result;
+    this.sourceName = source.name || '';
+    this._state('done');
+    this.els.stable.textContent = result.text || '';
+    this.els.unstable.textContent = '';
+    this.els.transcript.lang = this._langTag(result.language) || '';
+    this._badges(result);
+    const ts = Array.isArray(result.timestamps) ? result.timestamps : [];
+    if (ts.length) {
+      this.ts.setData({ timestamps: ts, audioUrl: source.audioUrl, duration: result.duration_seconds || source.duration, peaks: source.peaks || null });
+    }
+  }
+
+  setPeaks(peaks) {
+    if (!this.els.ts.section.hidden) this.ts.setPeaks(peaks);
+  }
+
+  _langTag(name) {
+    const l = this.findLanguage(name);
+    return l && l.code && l.code !== 'auto' ? l.code : '';
+  }
+
+  _badges(result) {
+    const { badgeLang, badgeLangText, badgeModel } = this.els;
+    if (result && result.language) {
+      const entry = this.findLanguage(result.language);
+      badgeLangText.textContent = entry ? labelFor(entry).main : result.language;
+      badgeLang.title = t('result.detected');
+      badgeLang.hidden = false;
+    } else badgeLang.hidden = true;
+    if (result && result.model) {
+      badgeModel.textContent = result.model.replace(/^qwen3-asr-/i, 'Qwen3-ASR ').replace(/b$/i, 'B') + (result.dtype ? ` · ${result.dtype}` : '');
+      badgeModel.hidden = false;
+    } else badgeModel.hidden = true;
+  }
+
+  relabel() {
+    if (this.result) this._badges(this.result);
+    this.ts.relabel();
+    if (this.els.card.dataset.state === 'pending' && this.els.pendingLabel.dataset.i18n) this.setPendingLabel(this.els.pendingLabel.dataset.i18n);
+  }
+
+  async copy() {
+    const text = this.result?.text || '';
+    try {
+      if (navigator.clipboard && window.isSecureContext) await navigator.clipboard.writeText(text);
+      else {
+        const ta = document.createElement('textarea');
+        ta.value = text;
+        ta.setAttribute('readonly', '');
+        ta.style.position = 'fixed';
+        ta.style.opacity = '0';
+        document.body.append(ta);
+        ta.select();
+        const ok = document.execCommand('copy');
+        ta.remove();
+        if (!ok) throw new Error('copy');
+      }
+      const label = this.els.copy.querySelector('span');
+      const use = this.els.copy.querySelector('use');
+      label.textContent = t('result.copied');
+      use.setAttribute('href', '#i-check');
+      clearTimeout(this._copyTimer);
+      this._copyTimer = setTimeout(() => { label.textContent = t('result.copy'); use.setAttribute('href', '#i-copy'); }, 1600);
+      this.onCopied?.();
+    } catch {
+      this.onCopyFailed?.();
+    }
+  }
+
+  download(kind) {
+    const ex = EXPORTERS[kind];
+    if (!ex || !this.result) return;
+    const content = ex.build(this.result);
+    const blob = new Blob([content], { type: ex.mime });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `${baseName(this.sourceName)}.${kind}`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 4000);
+  }
+}
