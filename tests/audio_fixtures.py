@@ -71,3 +71,15 @@ def load_16k(path: Path) -> np.ndarray:
     from serve_app.audio import decode_file
 
     return decode_file(path).samples
+
+
+def long_speech(speech_wav: Path, target: Path, seconds_at_least: float) -> tuple[Path, float]:
+    """Real speech repeated with half-second pauses until it lasts `seconds_at_least`."""
+    speech = load_16k(speech_wav)
+    pause = np.zeros(8000, np.float32)
+    parts, total = [], 0
+    while total < seconds_at_least * 16000:
+        parts += [speech, pause]
+        total += len(speech) + len(pause)
+    write_array(target, np.concatenate(parts))
+    return target, total / 16000

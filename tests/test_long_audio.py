@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import httpx
-import numpy as np
-import soundfile as sf
 
-from tests.audio_fixtures import load_16k
+from tests.audio_fixtures import long_speech as make_long_speech
 from tests.stack import LIFECYCLE_APP
 
 PIECE_SECONDS = 8  # the lifecycle app's asr_piece_seconds
 
 
 def long_speech(audio, tmp_path, seconds: float):
-    """Real speech repeated with short pauses until it lasts `seconds`."""
-    speech = load_16k(audio["speech_en"])
-    pause = np.zeros(8000, np.float32)
-    parts, total = [], 0
-    while total < seconds * 16000:
-        parts += [speech, pause]
-        total += len(speech) + len(pause)
-    path = tmp_path / "long.wav"
-    sf.write(str(path), np.concatenate(parts), 16000)
-    return path, total / 16000
+    return make_long_speech(audio["speech_en"], tmp_path / "long.wav", seconds)
 
 
 def test_long_audio_is_transcribed_in_pieces_and_returned_whole(stack, audio, tmp_path):

@@ -8,7 +8,6 @@ import time
 import uuid
 
 import httpx
-import numpy as np
 import openai
 import pytest
 import soundfile as sf
@@ -18,7 +17,7 @@ from ray import serve
 from deployments.protocol import ASR_MODELS
 from serve_app.errors import ApiError
 from serve_app.services.transcription import PieceText
-from tests.audio_fixtures import load_16k
+from tests.audio_fixtures import long_speech as make_long_speech
 from tests.stack import LIFECYCLE_APP, MAIN_APP, free_port
 
 SCRIPTED = "hello world"
@@ -83,15 +82,7 @@ def recent_requests(model: str = "qwen3-asr-1.7b", app: str = MAIN_APP) -> list[
 
 
 def long_speech(audio, tmp_path, seconds_at_least: float):
-    speech = load_16k(audio["speech_en"])
-    pause = np.zeros(8000, np.float32)
-    parts, total = [], 0
-    while total < seconds_at_least * 16000:
-        parts += [speech, pause]
-        total += len(speech) + len(pause)
-    path = tmp_path / "long.wav"
-    sf.write(str(path), np.concatenate(parts), 16000)
-    return path
+    return make_long_speech(audio["speech_en"], tmp_path / "long.wav", seconds_at_least)[0]
 
 
 # ---- models ---------------------------------------------------------------------------------
