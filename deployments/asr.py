@@ -65,13 +65,3 @@ class AsrDeployment(ModelReplica):
     def recent_requests(self) -> list[dict]:
         """What this replica was asked, newest last (bounded): context, language, dtype, seconds."""
         return list(self._recent)
-
-    def describe(self) -> dict:
-        return {
-            "model_id": self.model_id,
-            "dtype": self.engine.dtype,
-            "device": self.engine.device,
-            "load_seconds": self.engine.load_seconds,
-            "largest_batch": self.lifecycle.largest_batch,
-            "requests_served": self.lifecycle.requests_served,
-        }

@@ -67,9 +67,11 @@ class LifecycleService:
     async def running_replicas(self, model_id: str, fresh: bool = True) -> int:
         return (await self.replica_states(fresh=fresh))[model_id]["RUNNING"]
 
-    async def live_replicas(self, model_id: str) -> int:
-        counts = (await self.replica_states(fresh=True))[model_id]
-        return sum(counts[s] for s in ("RUNNING", "STARTING", "UPDATING", "RECOVERING", "STOPPING"))
+    async def live_replicas(self, model_ids: list[str], fresh: bool = True) -> dict[str, int]:
+        """Replicas that exist (running, starting or stopping) per model, from one status call."""
+        states = await self.replica_states(fresh=fresh)
+        live = ("RUNNING", "STARTING", "UPDATING", "RECOVERING", "STOPPING")
+        return {m: sum(states[m][s] for s in live) for m in model_ids}
 
     # ---- state per model ------------------------------------------------------------
     async def models(self) -> dict[str, dict]:
@@ -133,7 +135,7 @@ class LifecycleService:
     # ---- release and switch ---------------------------------------------------------
     async def release(self, model_ids: list[str], wait: bool = True) -> dict:
         started = time.monotonic()
-        live_before = {m: await self.live_replicas(m) for m in model_ids}
+        live_before = await self.live_replicas(model_ids)
         await self.registry.request_release.remote(model_ids)
         if wait:
             await self.wait_until_unloaded(model_ids, self.release_wait_s)
@@ -147,8 +149,7 @@ class LifecycleService:
     async def wait_until_unloaded(self, model_ids: list[str], timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            live = [await self.live_replicas(m) for m in model_ids]
-            if not any(live):
+            if not any((await self.live_replicas(model_ids)).values()):
                 return True
             await asyncio.sleep(0.25)
         return False
@@ -158,10 +159,14 @@ class LifecycleService:
         if not self.release_other_on_switch or model_id not in ASR_MODELS:
             return
         others = [m for m in ASR_MODELS if m != model_id]
+        # Hot path: the cached status (≤ 0.5 s old) answers the common "other model not loaded" case.
+        if not any((await self.live_replicas(others, fresh=False)).values()):
+            return
         async with self._switch_lock:
-            if not any([await self.live_replicas(m) for m in others]):
+            live = await self.live_replicas([model_id, *others])
+            if not any(live[m] for m in others):
                 return
             await self.registry.request_release.remote(others)
-            if await self.live_replicas(model_id) == 0:
+            if live[model_id] == 0:
                 # This model is about to load: let the other one free its memory first.
                 await self.wait_until_unloaded(others, self.switch_wait_s)
