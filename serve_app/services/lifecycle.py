@@ -30,6 +30,13 @@ class RequestCounters:
         return sum(self.in_flight.values())
 
 
+def _idle_now(beat: dict, now: float) -> float:
+    """A heartbeat's idle time, aged by the time since it was sent (a busy replica stays at 0)."""
+    if not beat["idle_seconds"]:
+        return 0.0
+    return beat["idle_seconds"] + max(0.0, now - beat["reported_at"])
+
+
 class LifecycleService:
     def __init__(self, registry, app_name: str | None, sources: dict[str, str], idle_timeout_s: float,
                  release_other_on_switch: bool, switch_wait_s: float, release_wait_s: float) -> None:
@@ -100,8 +107,7 @@ class LifecycleService:
         else:
             state = "not_loaded"
         beat = max(live_beats, key=lambda b: b["loaded_at"], default=None) if running else None
-        idle = min((b["idle_seconds"] + max(0.0, now - b["reported_at"]) if b["idle_seconds"] else 0.0)
-                   for b in live_beats) if beat else None
+        idle = min(_idle_now(b, now) for b in live_beats) if beat else None
         return {
             "id": model_id,
             "kind": "aligner" if model_id == ALIGNER else "asr",
