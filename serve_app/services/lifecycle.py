@@ -165,9 +165,6 @@ class LifecycleService:
         if not self.release_other_on_switch or model_id not in ASR_MODELS:
             return
         others = [m for m in ASR_MODELS if m != model_id]
-        # Hot path: the cached status (≤ 0.5 s old) answers the common "other model not loaded" case.
-        if not any((await self.live_replicas(others, fresh=False)).values()):
-            return
         async with self._switch_lock:
             live = await self.live_replicas([model_id, *others])
             if not any(live[m] for m in others):
