@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 TINY_DIR ?= .cache/tiny-models
-APT_PACKAGES := ffmpeg espeak-ng chromium fonts-noto-cjk fonts-noto-color-emoji
+APT_PACKAGES := ffmpeg espeak-ng chromium fonts-noto-cjk fonts-noto-color-emoji nodejs
 
 .PHONY: test venv apt tiny demo bench clean
 

@@ -29,5 +29,7 @@ def audio(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def stack(tiny_models) -> Stack:
     started = start_stack(tiny_models)
-    yield started
-    stop_stack()
+    try:
+        yield started
+    finally:
+        stop_stack()

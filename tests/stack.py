@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,14 +81,20 @@ def start_stack(tiny: dict[str, str]) -> Stack:
 
     for key, value in FAST_METRICS_ENV.items():
         os.environ[key] = value
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
-    port = free_port()
-    config = test_config(tiny, port)
-    deploy_config.deploy(config)
-    for app in (MAIN_APP, LIFECYCLE_APP):
-        deploy_config.wait_until_running(app, timeout_s=600)
-    stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
-    wait_http(stack.url("/health"))
+    # A private local cluster: never attach to someone else's Ray (RAY_ADDRESS, `ray start`).
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False,
+             _temp_dir=tempfile.mkdtemp(prefix="ray-t-"))
+    try:
+        port = free_port()
+        config = test_config(tiny, port)
+        deploy_config.deploy(config)
+        for app in (MAIN_APP, LIFECYCLE_APP):
+            deploy_config.wait_until_running(app, timeout_s=600)
+        stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
+        wait_http(stack.url("/health"))
+    except BaseException:
+        stop_stack()
+        raise
     return stack
 
 
