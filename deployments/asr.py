@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from itertools import groupby
 
 from ray import serve
 
 from deployments.inference import AsrEngine
 from deployments.lifecycle import ModelReplica
-from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult
-
-RECENT_REQUESTS = 32
+from deployments.protocol import AsrRequest, AsrResult
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
@@ -21,19 +18,22 @@ class AsrDeployment(ModelReplica):
     engine_class = AsrEngine
     batch_method = "transcribe_batch"
 
-    def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
+    async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
         self._model_lock = asyncio.Lock()
-        self._recent: deque[dict] = deque(maxlen=RECENT_REQUESTS)
-        self._start(model_id, options, registry, torch_threads)
+        await self._start(model_id, options, registry, torch_threads)
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
-        self._recent.append({"context": request.context, "language": request.language, "dtype": request.dtype,
-                             "seconds": round(len(request.audio) / SAMPLE_RATE, 3), "received_at": time.time()})
         with self.lifecycle.busy():
+            if self.lifecycle.in_flight == 1 and not self._model_lock.locked():
+                # Alone and the model is free: waiting for a batch to fill would only add latency.
+                return (await self._run_batch([request]))[0]
             return await self.transcribe_batch(request)
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
     async def transcribe_batch(self, requests: list[AsrRequest]) -> list[AsrResult]:
+        return await self._run_batch(requests)
+
+    async def _run_batch(self, requests: list[AsrRequest]) -> list[AsrResult]:
         self.lifecycle.largest_batch = max(self.lifecycle.largest_batch, len(requests))
         results: dict[int, AsrResult] = {}
         indexed = sorted(enumerate(requests), key=lambda pair: pair[1].dtype or "")
@@ -52,7 +52,6 @@ class AsrDeployment(ModelReplica):
                     process_seconds=elapsed,
                     batch_size=len(requests),
                     replica_loaded_at=self.lifecycle.loaded_at or 0.0,
-                    context_seen=request.context,
                 )
         return [results[i] for i in range(len(requests))]
 
@@ -61,7 +60,3 @@ class AsrDeployment(ModelReplica):
             self.engine.ensure_dtype(dtype)
             self.lifecycle.mark_loaded()
         return self.engine.transcribe(requests)
-
-    def recent_requests(self) -> list[dict]:
-        """What this replica was asked, newest last (bounded): context, language, dtype, seconds."""
-        return list(self._recent)

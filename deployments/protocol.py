@@ -40,7 +40,6 @@ class AsrResult:
     process_seconds: float  # model time of the batch this request rode in
     batch_size: int
     replica_loaded_at: float  # wall clock when the replica finished loading
-    context_seen: str = ""
 
 
 @dataclass

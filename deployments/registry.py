@@ -1,47 +1,92 @@
-"""A tiny always-on deployment that records release requests and replica heartbeats.
+"""A tiny always-on deployment: release requests, replica heartbeats and replica lifetimes.
 
-Model replicas poll it from `record_autoscaling_stats()`, so a release reaches every
-replica of a deployment (and none is started just to be told to stop). The ingress reads
-it to report per-model state without touching model deployments (which would load them).
+Model replicas report here when their constructor starts, every second from
+`record_autoscaling_stats()`, and when they exit, so the ingress can tell what each
+model is doing without touching a model deployment (which would load it), and tests
+can prove orderings (the old model exited before the new one was constructed) from the
+replicas' own clocks.
+
+A release stays *pending* until the ingress confirms that the model has no replicas
+left (or the request expires): every replica of that model that reports meanwhile,
+including one that was still starting when the release was asked for, is told to go.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from ray import serve
 
-# A replica that has not reported for this long is treated as gone.
+# A replica that has not reported for this long is treated as gone (killed, not stopped).
 STALE_AFTER_S = 15.0
+# Finished replica lifetimes kept per model, newest last.
+HISTORY_PER_MODEL = 16
 
 
-@serve.deployment(name="ModelRegistry", num_replicas=1, ray_actor_options={"num_cpus": 0})
+@serve.deployment(name="ModelRegistry", num_replicas=1, max_ongoing_requests=1000,
+                  ray_actor_options={"num_cpus": 0})
 class ModelRegistry:
     def __init__(self) -> None:
         self._release_requested_at: dict[str, float] = {}
+        self._release_pending_until: dict[str, float] = {}
         self._replicas: dict[str, dict[str, dict]] = {}
+        self._history: dict[str, deque[dict]] = {}
 
-    def request_release(self, model_ids: list[str]) -> float:
+    # ---- releases ---------------------------------------------------------------------
+    def request_release(self, model_ids: list[str], ttl_s: float = 300.0) -> float:
+        """Marks the models' replicas for release; returns the registry's time of the request."""
         now = time.time()
         for model_id in model_ids:
             self._release_requested_at[model_id] = now
+            self._release_pending_until[model_id] = now + ttl_s
         return now
 
-    def release_requested_at(self, model_id: str) -> float:
-        return self._release_requested_at.get(model_id, 0.0)
+    def release_done(self, model_ids: list[str], requested_at: float) -> None:
+        """The ingress saw the models reach zero replicas: later replicas may stay."""
+        for model_id in model_ids:
+            if self._release_requested_at.get(model_id, 0.0) <= requested_at:
+                self._release_pending_until.pop(model_id, None)
 
-    def heartbeat(self, model_id: str, replica_id: str, info: dict) -> float:
-        """Stores a replica's report; answers when a release was last requested."""
-        self._replicas.setdefault(model_id, {})[replica_id] = {**info, "reported_at": time.time()}
-        return self._release_requested_at.get(model_id, 0.0)
+    def _release_pending(self, model_id: str, now: float) -> bool:
+        return self._release_pending_until.get(model_id, 0.0) > now
 
-    def forget(self, model_id: str, replica_id: str) -> None:
-        self._replicas.get(model_id, {}).pop(replica_id, None)
+    # ---- replica reports -----------------------------------------------------------------
+    def replica_started(self, model_id: str, replica_id: str, info: dict) -> None:
+        now = time.time()
+        self._replicas.setdefault(model_id, {})[replica_id] = {
+            **info, "replica_id": replica_id, "reported_at": now, "loaded_at": None, "exited_at": None,
+        }
 
+    def heartbeat(self, model_id: str, replica_id: str, info: dict) -> bool:
+        """Stores a replica's report; answers whether it should release itself."""
+        now = time.time()
+        known = self._replicas.setdefault(model_id, {}).get(replica_id, {"replica_id": replica_id})
+        known.update(info, reported_at=now)
+        self._replicas[model_id][replica_id] = known
+        return self._release_pending(model_id, now)
+
+    def replica_exited(self, model_id: str, replica_id: str, reason: str) -> None:
+        record = self._replicas.get(model_id, {}).pop(replica_id, None) or {"replica_id": replica_id}
+        self._remember(model_id, {**record, "exited_at": time.time(), "exit_reason": reason})
+
+    def _remember(self, model_id: str, record: dict) -> None:
+        self._history.setdefault(model_id, deque(maxlen=HISTORY_PER_MODEL)).append(record)
+
+    def _drop_stale(self, now: float) -> None:
+        for model_id, by_id in self._replicas.items():
+            for replica_id in [r for r, info in by_id.items() if now - info["reported_at"] >= STALE_AFTER_S]:
+                record = by_id.pop(replica_id)
+                self._remember(model_id, {**record, "exited_at": None, "exit_reason": "lost"})
+
+    # ---- reading ---------------------------------------------------------------------------
     def snapshot(self) -> dict:
         now = time.time()
-        replicas = {
-            model_id: [info for info in by_id.values() if now - info["reported_at"] < STALE_AFTER_S]
-            for model_id, by_id in self._replicas.items()
+        self._drop_stale(now)
+        return {
+            "now": now,
+            "release_requested_at": dict(self._release_requested_at),
+            "release_pending": [m for m in self._release_pending_until if self._release_pending(m, now)],
+            "replicas": {m: list(by_id.values()) for m, by_id in self._replicas.items()},
+            "history": {m: list(records) for m, records in self._history.items()},
         }
-        return {"now": now, "release_requested_at": dict(self._release_requested_at), "replicas": replicas}

@@ -7,7 +7,8 @@ from ray import serve
 from deployments.protocol import ALIGNER, ASR_0_6B, ASR_1_7B
 from serve_app.app import create_app
 from serve_app.routes.deps import Services
-from serve_app.services.lifecycle import LifecycleService
+from serve_app.services.lifecycle import DEPLOYMENT_NAMES, LifecycleService
+from serve_app.services.model_view import ModelView
 from serve_app.services.status import StatusService
 from serve_app.services.transcription import TranscriptionService
 from serve_app.settings import Settings
@@ -16,7 +17,7 @@ from serve_app.settings import Settings
 def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, app_name: str | None) -> Services:
     lifecycle = LifecycleService(
         registry=registry,
-        app_name=app_name,
+        view=ModelView(registry, app_name, DEPLOYMENT_NAMES),
         sources={ASR_1_7B: settings.model_1_7b_source, ASR_0_6B: settings.model_0_6b_source,
                  ALIGNER: settings.aligner_source},
         idle_timeout_s=settings.idle_timeout_s,
@@ -31,13 +32,20 @@ def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, ap
 @serve.deployment(name="Ingress", ray_actor_options={"num_cpus": 0})
 @serve.ingress()
 class Ingress:
-    def __init__(self, asr_1_7b, asr_0_6b, aligner, registry, settings: dict) -> None:
+    async def __init__(self, asr_1_7b, asr_0_6b, aligner, registry, settings: dict) -> None:
         try:
             app_name = serve.get_replica_context().app_name
         except Exception:
             app_name = None
         self.settings = Settings(**settings)
         self.services = build_services(self.settings, asr_1_7b, asr_0_6b, aligner, registry, app_name)
+        # One picture before the first request, then kept current in the background.
+        view = self.services.lifecycle.view
+        await view.refresh()
+        view.start()
+
+    async def __del__(self) -> None:
+        await self.services.lifecycle.view.stop()
 
     def __serve_build_asgi_app__(self):
         return create_app(self.services)

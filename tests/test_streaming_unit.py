@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
 
 import numpy as np
 import pytest
@@ -268,11 +269,16 @@ class FakeLifecycle:
         self.counters = RequestCounters()
         self.running = running
 
-    async def running_replicas(self, model_id, fresh=True):
-        return self.running
+    def is_running(self, model_id):
+        return self.running > 0
 
-    async def before_request(self, model_id):
-        return None
+    @asynccontextmanager
+    async def serving(self, model_id):
+        self.counters.in_flight[model_id] += 1
+        try:
+            yield
+        finally:
+            self.counters.in_flight[model_id] -= 1
 
 
 def fake_app(asr=None, running=1, **settings_kw) -> tuple[FastAPI, FakeAsr, FakeLifecycle]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends
+from fastapi.responses import JSONResponse
 
 from serve_app.auth import require_api_key
 from serve_app.languages import catalogue
@@ -14,13 +15,13 @@ router = APIRouter()
 
 @router.get("/health", tags=["system"], summary="Liveness: version, GPU, model states, queue")
 async def health(svc: Services = Depends(services)) -> dict:
-    return await svc.status.health()
+    return svc.status.health()
 
 
 @router.get("/api/status", tags=["system"], summary="Detailed status: GPU, models, config, languages",
             dependencies=[Depends(require_api_key)], responses={401: ERROR_RESPONSES[401]})
 async def status(svc: Services = Depends(services)) -> dict:
-    return await svc.status.status()
+    return svc.status.status()
 
 
 @router.get("/api/languages", tags=["system"], summary="The 52 languages and dialects, plus auto",
@@ -31,8 +32,12 @@ async def languages() -> dict:
 
 
 @router.post("/api/gpu-offload", tags=["system"], summary="Release GPU memory now (scale models to zero)",
+             description="Answers when the chosen models' replicas have exited (200), or after `release_wait_s` "
+                         "with 202 and the models still `releasing`.",
              dependencies=[Depends(require_api_key)],
-             responses={400: ERROR_RESPONSES[400], 401: ERROR_RESPONSES[401]})
-async def gpu_offload(body: OffloadRequest | None = Body(None), svc: Services = Depends(services)) -> dict:
+             responses={202: {"description": "Release still under way"}, 400: ERROR_RESPONSES[400],
+                        401: ERROR_RESPONSES[401]})
+async def gpu_offload(body: OffloadRequest | None = Body(None), svc: Services = Depends(services)) -> JSONResponse:
     body = body or OffloadRequest()
-    return await svc.status.offload(body.models, wait=body.wait)
+    outcome = await svc.status.offload(body.models, wait=body.wait)
+    return JSONResponse(outcome, status_code=200 if outcome["complete"] else 202)

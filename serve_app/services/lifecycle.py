@@ -1,30 +1,42 @@
-"""Per-model state, release-now and the model-switch policy, read from Serve itself.
+"""Per-model state, release-now and the model-switch policy, without touching the request path.
 
-Replica counts come from `serve.status()`; load/idle details from the replicas'
-heartbeats in the ModelRegistry. Nothing here calls a model deployment, so asking for
-status never loads a model.
+State comes from the ingress's `ModelView` (refreshed in the background) plus what this
+ingress knows itself: which requests it has sent to each model and which releases it is
+running. A request for a warm model passes `serving()` with no lock and no RPC; only a
+request that really switches models, or arrives while its model is being released,
+waits — and concurrent requests for the same model share that one wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-
-from ray import serve
 
 from deployments.protocol import ALIGNER, ASR_0_6B, ASR_1_7B, ASR_MODELS
 from serve_app.gpu import gpu_snapshot
+from serve_app.services.model_view import ModelView, Picture
+
+logger = logging.getLogger(__name__)
 
 DEPLOYMENT_NAMES = {ASR_1_7B: "Qwen3ASR-1.7B", ASR_0_6B: "Qwen3ASR-0.6B", ALIGNER: "ForcedAligner"}
 LABELS = {ASR_1_7B: "Qwen3-ASR 1.7B", ASR_0_6B: "Qwen3-ASR 0.6B", ALIGNER: "Qwen3-ForcedAligner 0.6B"}
-STATUS_CACHE_S = 0.5
+# A pending release outlives its wait by this much in the registry, then expires by itself.
+RELEASE_TTL_MARGIN_S = 30.0
+# After a cold start, how long an answer may wait for the picture to show the new replica.
+COLD_CATCH_UP_S = 2.0
 
 
 @dataclass
 class RequestCounters:
+    """Requests of this ingress per model: in flight (all) and dispatched (past admission)."""
+
     in_flight: Counter = field(default_factory=Counter)
+    dispatched: Counter = field(default_factory=Counter)
 
     def total(self) -> int:
         return sum(self.in_flight.values())
@@ -32,144 +44,177 @@ class RequestCounters:
 
 def _idle_now(beat: dict, now: float) -> float:
     """A heartbeat's idle time, aged by the time since it was sent (a busy replica stays at 0)."""
-    if not beat["idle_seconds"]:
+    if not beat.get("idle_seconds"):
         return 0.0
     return beat["idle_seconds"] + max(0.0, now - beat["reported_at"])
 
 
 class LifecycleService:
-    def __init__(self, registry, app_name: str | None, sources: dict[str, str], idle_timeout_s: float,
+    def __init__(self, registry, view: ModelView, sources: dict[str, str], idle_timeout_s: float,
                  release_other_on_switch: bool, switch_wait_s: float, release_wait_s: float) -> None:
         self.registry = registry
-        self.app_name = app_name
+        self.view = view
         self.sources = sources
         self.idle_timeout_s = idle_timeout_s
         self.release_other_on_switch = release_other_on_switch
         self.switch_wait_s = switch_wait_s
         self.release_wait_s = release_wait_s
         self.counters = RequestCounters()
-        self._status_cache: tuple[float, dict] | None = None
+        self._releases: dict[str, asyncio.Task] = {}
+        self._switches: dict[str, asyncio.Task] = {}
         self._switch_lock = asyncio.Lock()
 
-    # ---- replica counts -------------------------------------------------------------
-    async def replica_states(self, fresh: bool = False) -> dict[str, Counter]:
-        now = time.monotonic()
-        if not fresh and self._status_cache and now - self._status_cache[0] < STATUS_CACHE_S:
-            return self._status_cache[1]
-        status = await asyncio.to_thread(serve.status)
-        app = status.applications.get(self.app_name) if self.app_name else None
-        if app is None and status.applications:
-            app = next(iter(status.applications.values()))
-        states: dict[str, Counter] = {}
-        for model_id, deployment_name in DEPLOYMENT_NAMES.items():
-            overview = app.deployments.get(deployment_name) if app else None
-            counts: Counter = Counter()
-            if overview is not None:
-                for state, count in overview.replica_states.items():
-                    counts[str(getattr(state, "value", state))] += int(count)
-            states[model_id] = counts
-        self._status_cache = (now, states)
-        return states
+    # ---- what a model is doing --------------------------------------------------------
+    def is_live(self, model_id: str, picture: Picture | None = None) -> bool:
+        """Holds (or is about to hold) memory: replicas in any state, or requests sent to it."""
+        picture = picture or self.view.picture
+        return bool(picture.replicas(model_id).live or picture.beats(model_id)
+                    or self.counters.dispatched[model_id] or model_id in self._releases)
 
-    async def running_replicas(self, model_id: str, fresh: bool = True) -> int:
-        return (await self.replica_states(fresh=fresh))[model_id]["RUNNING"]
+    def is_running(self, model_id: str) -> bool:
+        return self.view.picture.replicas(model_id).running > 0
 
-    async def live_replicas(self, model_ids: list[str], fresh: bool = True) -> dict[str, int]:
-        """Replicas that exist (running, starting or stopping) per model, from one status call."""
-        states = await self.replica_states(fresh=fresh)
-        live = ("RUNNING", "STARTING", "UPDATING", "RECOVERING", "STOPPING")
-        return {m: sum(states[m][s] for s in live) for m in model_ids}
+    def models(self, picture: Picture | None = None, history: bool = False) -> dict[str, dict]:
+        picture = picture or self.view.picture
+        return {m: self.describe(m, picture, history) for m in DEPLOYMENT_NAMES}
 
-    # ---- state per model ------------------------------------------------------------
-    async def models(self) -> dict[str, dict]:
-        states, snapshot = await asyncio.gather(self.replica_states(), self.registry.snapshot.remote())
-        now = snapshot["now"]
-        return {
-            model_id: self._describe(model_id, states[model_id], snapshot["replicas"].get(model_id, []),
-                                     snapshot["release_requested_at"].get(model_id, 0.0), now)
-            for model_id in DEPLOYMENT_NAMES
-        }
-
-    def _describe(self, model_id: str, counts: Counter, beats: list[dict], release_at: float, now: float) -> dict:
-        running = counts["RUNNING"]
-        starting = counts["STARTING"] + counts["UPDATING"] + counts["RECOVERING"]
-        stopping = counts["STOPPING"]
-        live_beats = [b for b in beats if b.get("loaded_at")]
-        releasing = stopping > 0 or any(b.get("releasing") for b in beats) or (
-            running > 0 and any((b.get("loaded_at") or 0) < release_at for b in live_beats)
-        )
-        if releasing and (running or stopping):
+    def describe(self, model_id: str, picture: Picture, history: bool = False) -> dict:
+        counts = picture.replicas(model_id)
+        beats = [b for b in picture.beats(model_id) if b.get("loaded_at")]
+        releasing = counts.stopping > 0 or any(b.get("releasing") for b in beats) or (
+            model_id in self._releases and counts.live > 0)
+        if releasing:
             state = "releasing"
-        elif running:
+        elif counts.running:
             state = "loaded"
-        elif starting or self.counters.in_flight[model_id]:
+        elif counts.starting or self.counters.in_flight[model_id]:
             state = "loading"
         else:
             state = "not_loaded"
-        beat = max(live_beats, key=lambda b: b["loaded_at"], default=None) if running else None
-        idle = min(_idle_now(b, now) for b in live_beats) if beat else None
-        return {
+        beat = max(beats, key=lambda b: b["loaded_at"], default=None) if counts.running else None
+        now = picture.registry.get("now", time.time())
+        idle = min(_idle_now(b, now) for b in beats) if beat else None
+        described = {
             "id": model_id,
             "kind": "aligner" if model_id == ALIGNER else "asr",
             "label": LABELS[model_id],
             "source": self.sources.get(model_id),
             "state": state,
-            "replicas": running,
-            "replicas_starting": starting,
-            "replicas_stopping": stopping,
-            "load_seconds": round(beat["load_seconds"], 3) if beat else None,
+            "replicas": counts.running,
+            "replicas_starting": counts.starting,
+            "replicas_stopping": counts.stopping,
+            "load_seconds": round(beat["load_seconds"], 3) if beat and beat.get("load_seconds") else None,
             "loaded_at": beat["loaded_at"] if beat else None,
             "idle_seconds": round(idle, 1) if idle is not None else None,
             "unload_in_seconds": round(max(0.0, self.idle_timeout_s - idle), 1) if idle is not None else None,
             "dtype": beat.get("dtype") if beat else None,
             "device": beat.get("device") if beat else None,
+            "torch_threads": beat.get("torch_threads") if beat else None,
             "in_flight": self.counters.in_flight[model_id],
         }
+        if history:
+            described["replica_history"] = [_lifetime(r) for r in [*picture.history(model_id), *picture.beats(model_id)]]
+        return described
 
-    async def service_pids(self) -> set[int]:
-        snapshot = await self.registry.snapshot.remote()
-        return {b["pid"] for beats in snapshot["replicas"].values() for b in beats if b.get("pid")}
+    def gpu(self) -> dict:
+        return self.view.picture.gpu
 
-    async def gpu(self) -> dict:
-        pids = await self.service_pids()
-        return await asyncio.to_thread(gpu_snapshot, pids)
+    async def fresh_gpu(self) -> dict:
+        return await asyncio.to_thread(gpu_snapshot, self.view.picture.pids())
 
     def queue(self, models: dict[str, dict]) -> dict:
         waiting = sum(m["in_flight"] for m in models.values() if m["state"] in ("loading", "not_loaded", "releasing"))
         return {"in_flight": self.counters.total(), "waiting": waiting}
 
-    # ---- release and switch ---------------------------------------------------------
-    async def release(self, model_ids: list[str], wait: bool = True) -> dict:
-        started = time.monotonic()
-        live_before = await self.live_replicas(model_ids)
-        await self.registry.request_release.remote(model_ids)
-        if wait:
-            await self.wait_until_unloaded(model_ids, self.release_wait_s)
-        self._status_cache = None
-        return {
-            "released": [m for m in model_ids if live_before[m] > 0],
-            "already_unloaded": [m for m in model_ids if live_before[m] == 0],
-            "seconds": round(time.monotonic() - started, 2),
-        }
+    # ---- the request path -----------------------------------------------------------------
+    @asynccontextmanager
+    async def serving(self, model_id: str) -> AsyncIterator[None]:
+        """Wraps every use of a model: counts it, and lets it through when its turn has come."""
+        self.counters.in_flight[model_id] += 1
+        try:
+            await self._admit(model_id)
+            cold = not self.is_running(model_id)
+            self.counters.dispatched[model_id] += 1
+            try:
+                yield
+            finally:
+                self.counters.dispatched[model_id] -= 1
+            if cold:
+                # This request brought the model up: let the picture catch up before answering,
+                # so a status read right after the answer agrees with it.
+                await self.view.wait_for(lambda p: p.replicas(model_id).running > 0, time.time(), COLD_CATCH_UP_S)
+        finally:
+            self.counters.in_flight[model_id] -= 1
 
-    async def wait_until_unloaded(self, model_ids: list[str], timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not any((await self.live_replicas(model_ids)).values()):
-                return True
-            await asyncio.sleep(0.25)
-        return False
-
-    async def before_request(self, model_id: str) -> None:
-        """Model switch: with the policy on, the other ASR model leaves before this one loads."""
+    async def _admit(self, model_id: str) -> None:
+        release = self._releases.get(model_id)
+        if release is not None:
+            # Arrived during a release of this model: wait for the exit, then load it again.
+            await asyncio.shield(release)
         if not self.release_other_on_switch or model_id not in ASR_MODELS:
             return
-        others = [m for m in ASR_MODELS if m != model_id]
-        async with self._switch_lock:
-            live = await self.live_replicas([model_id, *others])
-            if not any(live[m] for m in others):
-                return
-            await self.registry.request_release.remote(others)
-            if live[model_id] == 0:
-                # This model is about to load: let the other one free its memory first.
-                await self.wait_until_unloaded(others, self.switch_wait_s)
+        others = [m for m in ASR_MODELS if m != model_id and self.is_live(m)]
+        if not others:
+            return
+        switch = self._switches.get(model_id)
+        if switch is None:
+            switch = self._spawn(self._switch_to(others), self._switches, [model_id])
+        await asyncio.shield(switch)
+
+    async def _switch_to(self, others: list[str]) -> None:
+        async with self._switch_lock:  # one switch at a time: the next one sees what this one did
+            task = self._spawn(self._release(others, self.switch_wait_s), self._releases, others)
+            await asyncio.shield(task)
+
+    # ---- releases -------------------------------------------------------------------------
+    def _spawn(self, work: Awaitable, registry: dict[str, asyncio.Task], keys: list[str]) -> asyncio.Task:
+        task = asyncio.ensure_future(work)
+        for key in keys:
+            registry[key] = task
+
+        def forget(_: asyncio.Task) -> None:
+            for key in keys:
+                if registry.get(key) is task:
+                    registry.pop(key)
+
+        task.add_done_callback(forget)
+        return task
+
+    def _gone(self, model_id: str, picture: Picture) -> bool:
+        return picture.replicas(model_id).live == 0 and not self.counters.dispatched[model_id]
+
+    async def _release(self, model_ids: list[str], timeout_s: float) -> Picture | None:
+        """Asks the models' replicas to go and waits (bounded) until they have exited."""
+        try:
+            requested_at = await self.registry.request_release.remote(model_ids, timeout_s + RELEASE_TTL_MARGIN_S)
+            after = time.time()
+            gone = await self.view.wait_for(lambda p: all(self._gone(m, p) for m in model_ids), after, timeout_s)
+            if not gone:
+                logger.warning("release of %s not finished after %.1fs", model_ids, timeout_s)
+                return None
+            await self.registry.release_done.remote(model_ids, requested_at)
+            return self.view.picture
+        except Exception:
+            logger.exception("release of %s failed", model_ids)
+            return None
+
+    async def release(self, model_ids: list[str], wait: bool = True) -> dict:
+        started = time.monotonic()
+        live_before = {m: self.is_live(m) for m in model_ids}
+        task = self._spawn(self._release(model_ids, self.release_wait_s), self._releases, model_ids)
+        picture = await asyncio.shield(task) if wait else None
+        models = self.models(picture)
+        return {
+            "released": [m for m in model_ids if live_before[m]],
+            "already_unloaded": [m for m in model_ids if not live_before[m]],
+            # Every chosen replica exited; a request that came meanwhile may be loading it again.
+            "complete": picture is not None,
+            "seconds": round(time.monotonic() - started, 2),
+            "models": models,
+        }
+
+
+def _lifetime(record: dict) -> dict:
+    """One replica's life from its own clock: constructed, loaded, exited (None while alive)."""
+    return {key: record.get(key) for key in ("replica_id", "pid", "started_at", "loaded_at", "exited_at",
+                                              "exit_reason")}

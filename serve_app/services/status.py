@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from deployments.protocol import ALL_MODELS
@@ -18,8 +17,9 @@ class StatusService:
         self.settings = settings
         self.lifecycle = lifecycle
 
-    async def health(self) -> dict:
-        models, gpu = await asyncio.gather(self.lifecycle.models(), self.lifecycle.gpu())
+    def health(self) -> dict:
+        """From the ingress's own picture: no controller or registry call."""
+        models, gpu = self.lifecycle.models(), self.lifecycle.gpu()
         return {
             "status": "ok",
             "version": __version__,
@@ -30,8 +30,8 @@ class StatusService:
             "time": time.time(),
         }
 
-    async def status(self) -> dict:
-        models, gpu = await asyncio.gather(self.lifecycle.models(), self.lifecycle.gpu())
+    def status(self) -> dict:
+        models, gpu = self.lifecycle.models(history=True), self.lifecycle.gpu()
         s = self.settings
         return {
             "version": __version__,
@@ -59,7 +59,7 @@ class StatusService:
         unknown = [m for m in chosen if m not in ALL_MODELS]
         if unknown:
             raise bad_request("unknown_model", f"Unknown model(s) {unknown}; choose from {list(ALL_MODELS)}.", "models")
-        gpu_before = await self.lifecycle.gpu()
+        gpu_before = self.lifecycle.gpu()
         outcome = await self.lifecycle.release(chosen, wait=wait)
-        gpu_after = await self.lifecycle.gpu()
-        return {**outcome, "gpu_before": gpu_before, "gpu_after": gpu_after, "models": await self.lifecycle.models()}
+        gpu_after = await self.lifecycle.fresh_gpu()
+        return {**outcome, "gpu_before": gpu_before, "gpu_after": gpu_after}

@@ -25,7 +25,7 @@ import json
 import logging
 import math
 import time
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -683,25 +683,15 @@ class StreamSession:
                     raise
                 await asyncio.sleep(OVERLOAD_RETRY_S * (attempt + 1))
 
-    @asynccontextmanager
-    async def _tracking(self, model_id: str):
-        counters = self.service.lifecycle.counters
-        counters.in_flight[model_id] += 1
-        try:
-            yield
-        finally:
-            counters.in_flight[model_id] -= 1
-
     async def _prepare(self) -> None:
         """`loading` while a cold model starts (a warm-up call brings it up), then `ready`."""
         model = self.options.model
         lifecycle = self.service.lifecycle
-        cold = await lifecycle.running_replicas(model, fresh=False) == 0
+        cold = not lifecycle.is_running(model)
         started = time.perf_counter()
         if cold:
             await self.channel.send(LoadingMessage(model=model))
-        async with self._tracking(model):
-            await lifecycle.before_request(model)
+        async with lifecycle.serving(model):
             if cold:
                 result = await self._asr(np.zeros(WARMUP_SAMPLES, np.float32))
                 self.stats.dtype = result.dtype
@@ -741,7 +731,7 @@ class StreamSession:
             return Decoded(result.text.strip(), forced or result.language)
 
         started = time.perf_counter()
-        async with self._tracking(self.options.model):
+        async with self.service.lifecycle.serving(self.options.model):
             results = await asyncio.gather(*(one(p) for p in pieces))
         self.stats.process_seconds += time.perf_counter() - started
         return list(results)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -139,14 +138,6 @@ class TranscriptionService:
                                         search_expand_sec=expand)
         return [Piece(i, np.asarray(wav, dtype=np.float32), float(offset)) for i, (wav, offset) in enumerate(parts)]
 
-    @asynccontextmanager
-    async def _tracking(self, model_id: str):
-        self.lifecycle.counters.in_flight[model_id] += 1
-        try:
-            yield
-        finally:
-            self.lifecycle.counters.in_flight[model_id] -= 1
-
     async def _asr(self, options: TranscribeOptions, piece: Piece) -> AsrResult:
         request = AsrRequest(
             audio=piece.audio,
@@ -163,7 +154,8 @@ class TranscriptionService:
                             started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
         """Transcribes all pieces concurrently (they batch), yields them in order as they finish."""
         started = started or time.time()
-        pieces = self.split(audio.samples, options.return_timestamps)
+        # Finding quiet cuts in a long file takes a while: never on the event loop.
+        pieces = await asyncio.to_thread(self.split, audio.samples, options.return_timestamps)
         # Pieces of one file go out together so they batch, but never more than a replica
         # takes at once: a long file must not trip the backpressure meant for overload.
         window = asyncio.Semaphore(max(1, self.settings.model_max_ongoing_requests))
@@ -172,8 +164,7 @@ class TranscriptionService:
             async with window:
                 return await self._asr(options, piece)
 
-        async with self._tracking(options.model):
-            await self.lifecycle.before_request(options.model)
+        async with self.lifecycle.serving(options.model):
             tasks = [asyncio.ensure_future(bounded(p)) for p in pieces]
             try:
                 for piece, task in zip(pieces, tasks):
@@ -228,7 +219,7 @@ class TranscriptionService:
                            f"The detected language {align_language or 'unknown'!r} cannot be timed; the ForcedAligner "
                            f"supports {', '.join(ALIGNER_LANGUAGES)}. Force one of them or turn timestamps off.",
                            param="language")
-        async with self._tracking(ALIGNER):
+        async with self.lifecycle.serving(ALIGNER):
             requests = []
             for p in pieces:
                 if not p.text.strip():
