@@ -1,0 +1,280 @@
+// audio-utils.js: PCM conversion, WAV encoding (header parsed back), concatenation, the streaming
+// resampler, level meter, waveform peaks, the WebAudio decode path and the mini waveform drawing.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  TARGET_RATE, floatToPcm16, encodeWav, concatFloat32, StreamResampler, levelOf, computePeaks, decodeAudio, toMono, drawMiniWave,
+} from '../../ui/js/audio-utils.js';
+import { installDom } from './helpers/fake-dom.mjs';
+
+const approx = (a, b, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
+
+test('the target rate is 16 kHz', () => {
+  assert.equal(TARGET_RATE, 16000);
+});
+
+test('float samples map to int16 with asymmetric full scale and clipping', () => {
+  const pcm = floatToPcm16(Float32Array.from([0, 1, -1, 0.5, -0.5, 2, -2, 1e-6]));
+  assert.ok(pcm instanceof Int16Array);
+  assert.deepEqual(Array.from(pcm), [0, 32767, -32768, 16383, -16384, 32767, -32768, 0]);
+});
+
+test('pcm conversion keeps the length, including empty input', () => {
+  assert.equal(floatToPcm16(new Float32Array(0)).length, 0);
+  assert.equal(floatToPcm16(new Float32Array(1234)).length, 1234);
+});
+
+async function parseWav(blob) {
+  const buf = await blob.arrayBuffer();
+  const v = new DataView(buf);
+  const str = (o, n) => String.fromCharCode(...new Uint8Array(buf, o, n));
+  return {
+    buf,
+    riff: str(0, 4), riffSize: v.getUint32(4, true), wave: str(8, 4), fmt: str(12, 4), fmtSize: v.getUint32(16, true),
+    format: v.getUint16(20, true), channels: v.getUint16(22, true), rate: v.getUint32(24, true), byteRate: v.getUint32(28, true),
+    blockAlign: v.getUint16(32, true), bits: v.getUint16(34, true), data: str(36, 4), dataSize: v.getUint32(40, true),
+    samples: Array.from({ length: (buf.byteLength - 44) / 2 }, (_, i) => v.getInt16(44 + i * 2, true)),
+  };
+}
+
+test('WAV header describes 16-bit mono PCM at the given rate', async () => {
+  const blob = encodeWav(Float32Array.from([0, 0.5, -0.5, 1]), 16000);
+  assert.equal(blob.type, 'audio/wav');
+  const w = await parseWav(blob);
+  assert.equal(w.riff, 'RIFF');
+  assert.equal(w.wave, 'WAVE');
+  assert.equal(w.fmt, 'fmt ');
+  assert.equal(w.fmtSize, 16);
+  assert.equal(w.format, 1);
+  assert.equal(w.channels, 1);
+  assert.equal(w.rate, 16000);
+  assert.equal(w.byteRate, 32000);
+  assert.equal(w.blockAlign, 2);
+  assert.equal(w.bits, 16);
+  assert.equal(w.data, 'data');
+  assert.equal(w.dataSize, 8);
+  assert.equal(w.riffSize, 36 + 8);
+  assert.equal(w.buf.byteLength, 44 + 8);
+});
+
+test('WAV data holds the little-endian samples in order', async () => {
+  const w = await parseWav(encodeWav(Float32Array.from([0, 0.5, -0.5, 1, -1])));
+  assert.deepEqual(w.samples, [0, 16383, -16384, 32767, -32768]);
+  assert.equal(w.rate, TARGET_RATE, 'defaults to 16 kHz');
+});
+
+test('WAV byte rate follows a non-default sample rate; empty audio is a valid header', async () => {
+  const w = await parseWav(encodeWav(new Float32Array(10), 48000));
+  assert.equal(w.rate, 48000);
+  assert.equal(w.byteRate, 96000);
+  assert.equal(w.dataSize, 20);
+  const empty = await parseWav(encodeWav(new Float32Array(0)));
+  assert.equal(empty.dataSize, 0);
+  assert.equal(empty.riffSize, 36);
+  assert.equal(empty.buf.byteLength, 44);
+});
+
+test('concatenation keeps order and total length', () => {
+  const out = concatFloat32([Float32Array.from([1, 2]), new Float32Array(0), Float32Array.from([3]), Float32Array.from([4, 5, 6])]);
+  assert.ok(out instanceof Float32Array);
+  assert.deepEqual(Array.from(out), [1, 2, 3, 4, 5, 6]);
+  assert.equal(concatFloat32([]).length, 0);
+});
+
+test('resampler at ratio 1 returns a copy, not the caller buffer', () => {
+  const r = new StreamResampler(16000, 16000);
+  const input = Float32Array.from([0.1, 0.2, 0.3]);
+  const out = r.process(input);
+  assert.deepEqual(Array.from(out), Array.from(input));
+  input[0] = 9;
+  assert.notEqual(out[0], 9);
+});
+
+test('resampler 48 kHz -> 16 kHz averages each group of three samples', () => {
+  const r = new StreamResampler(48000);
+  const out = r.process(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]));
+  assert.deepEqual(Array.from(out), [1, 4, 7]);
+});
+
+test('resampler carries the remainder across frames', () => {
+  const r = new StreamResampler(48000, 16000);
+  assert.deepEqual(Array.from(r.process(Float32Array.from([0, 1, 2, 3]))), [1]);
+  assert.deepEqual(Array.from(r.process(Float32Array.from([4]))), [], 'two samples pending: not enough for one output');
+  assert.deepEqual(Array.from(r.process(Float32Array.from([5, 6, 7, 8]))), [4, 7]);
+  assert.equal(r.process(new Float32Array(0)).length, 0);
+});
+
+function runChunked(rate, signal, sizes) {
+  const r = new StreamResampler(rate);
+  const parts = [];
+  for (let i = 0, k = 0; i < signal.length; k += 1) {
+    const len = sizes[k % sizes.length];
+    parts.push(r.process(signal.subarray(i, i + len)));
+    i += len;
+  }
+  return concatFloat32(parts);
+}
+
+test('resampler output does not depend on the frame sizes (48 kHz, exact ratio)', () => {
+  const signal = Float32Array.from({ length: 48000 }, (_, i) => Math.sin(i / 7) * 0.5);
+  const whole = new StreamResampler(48000).process(signal);
+  const chunked = runChunked(48000, signal, [128, 1, 333, 4096, 7, 2000]);
+  assert.equal(whole.length, 16000);
+  assert.deepEqual(Array.from(chunked), Array.from(whole));
+});
+
+test('resampler at 44.1 kHz gives 16000 samples per second whatever the chunking', () => {
+  const signal = Float32Array.from({ length: 44100 }, (_, i) => Math.sin(i / 7) * 0.5);
+  const whole = new StreamResampler(44100).process(signal);
+  const chunked = runChunked(44100, signal, [128, 1, 333, 4096, 7, 2000]);
+  assert.equal(whole.length, 16000);
+  assert.equal(chunked.length, whole.length, 'no samples lost or duplicated at frame edges');
+  // the fractional read position is re-based per frame, so float rounding may move a bucket edge
+  // by one input sample now and then; that is all that may differ
+  let differ = 0;
+  for (let j = 0; j < whole.length; j += 1) {
+    const d = Math.abs(chunked[j] - whole[j]);
+    assert.ok(d < 0.1, `sample ${j} differs by ${d}`);
+    if (d > 1e-6) differ += 1;
+  }
+  assert.ok(differ < whole.length / 100, `${differ} samples differ`);
+});
+
+test('resampler keeps a constant signal constant', () => {
+  const out = new StreamResampler(22050).process(new Float32Array(22050).fill(0.25));
+  assert.ok(out.length > 15900);
+  for (const s of out) approx(s, 0.25);
+});
+
+test('level: silence is 0, full-scale is 1, -20 dBFS is two thirds', () => {
+  assert.equal(levelOf(new Float32Array(128)), 0);
+  assert.equal(levelOf(new Float32Array(0)), 0);
+  approx(levelOf(new Float32Array(64).fill(1)), 1, 1e-6);
+  approx(levelOf(new Float32Array(64).fill(0.1)), 2 / 3, 1e-4);
+  approx(levelOf(new Float32Array(64).fill(-0.1)), 2 / 3, 1e-4);
+  assert.equal(levelOf(new Float32Array(16).fill(4)), 1, 'clipped at 1');
+  assert.equal(levelOf(new Float32Array(16).fill(1e-4)), 0, 'below -60 dB reads as 0');
+});
+
+test('peaks give min/max per bucket at the requested density', () => {
+  const samples = Float32Array.from([0.1, -0.2, 0.5, 0.3, -0.9, 0.0, 0.2, 0.2, -0.1, 0.4]);
+  const p = computePeaks(samples, 10, 5);
+  assert.equal(p.duration, 1);
+  assert.equal(p.min.length, 5);
+  assert.equal(p.perSecond, 5);
+  assert.deepEqual(Array.from(p.max).map((x) => +x.toFixed(3)), [0.1, 0.5, 0, 0.2, 0.4]);
+  assert.deepEqual(Array.from(p.min).map((x) => +x.toFixed(3)), [-0.2, 0.3, -0.9, 0.2, -0.1]);
+});
+
+test('peaks of empty audio are one flat bucket, and long audio is capped', () => {
+  const empty = computePeaks(new Float32Array(0), 16000);
+  assert.equal(empty.min.length, 1);
+  assert.equal(empty.min[0], 0);
+  assert.equal(empty.max[0], 0);
+  const short = computePeaks(new Float32Array(3), 16000, 200);
+  assert.equal(short.max.length, 1);
+  // 2 000 s at 200 buckets/s would be 400 000 buckets: the cap keeps it there and perSecond follows
+  const big = computePeaks(new Float32Array(2100 * 10), 10, 200);
+  assert.equal(big.max.length, 400000);
+  approx(big.perSecond, 400000 / 2100, 1e-6);
+});
+
+test('peaks cover every sample: a single spike shows up in its bucket', () => {
+  const s = new Float32Array(16000);
+  s[12345] = 0.8;
+  const p = computePeaks(s, 16000, 100);
+  const bucket = Math.floor(12345 / 160);
+  assert.ok(Math.abs(p.max[bucket] - 0.8) < 1e-6);
+  assert.equal(Array.from(p.max).filter((x) => x > 0).length, 1);
+});
+
+class FakeOfflineContext {
+  static created = [];
+
+  constructor(channels, length, rate) {
+    Object.assign(this, { channels, length, rate, decoded: null, source: null });
+    FakeOfflineContext.created.push(this);
+  }
+
+  decodeAudioData(buf) { this.decoded = buf; return Promise.resolve({ duration: 2.5, bytes: buf.byteLength }); }
+
+  createBufferSource() {
+    this.source = { connected: null, started: false, connect: (d) => { this.source.connected = d; }, start: () => { this.source.started = true; } };
+    return this.source;
+  }
+
+  get destination() { return 'dest'; }
+
+  startRendering() {
+    const data = Float32Array.from({ length: this.length }, (_, i) => i / this.length);
+    return Promise.resolve({ getChannelData: () => data });
+  }
+}
+
+test('decodeAudio decodes a copy of the bytes from a Blob or an ArrayBuffer', async () => {
+  globalThis.OfflineAudioContext = FakeOfflineContext;
+  FakeOfflineContext.created = [];
+  const ab = new Uint8Array([1, 2, 3, 4]).buffer;
+  const res = await decodeAudio(ab);
+  assert.equal(res.bytes, 4);
+  const ctx = FakeOfflineContext.created[0];
+  assert.notEqual(ctx.decoded, ab, 'decodeAudioData detaches its input, so a copy is passed');
+  assert.equal(ab.byteLength, 4);
+  const fromBlob = await decodeAudio(new Blob([new Uint8Array(7)]));
+  assert.equal(fromBlob.bytes, 7);
+});
+
+test('toMono renders a mono 16 kHz buffer of the audio duration and returns a copy', async () => {
+  globalThis.OfflineAudioContext = FakeOfflineContext;
+  FakeOfflineContext.created = [];
+  const audioBuffer = { duration: 0.5 };
+  const out = await toMono(audioBuffer);
+  const ctx = FakeOfflineContext.created[0];
+  assert.deepEqual([ctx.channels, ctx.length, ctx.rate], [1, 8000, 16000]);
+  assert.equal(ctx.source.connected, 'dest');
+  assert.ok(ctx.source.started);
+  assert.equal(ctx.source.buffer, audioBuffer);
+  assert.equal(out.length, 8000);
+  const tiny = await toMono({ duration: 0 }, 8000);
+  assert.equal(tiny.length, 1, 'never a zero-length context');
+});
+
+test('mini waveform sizes the canvas for the pixel ratio and draws one bar per 5 px', () => {
+  const { document, window } = installDom();
+  window.devicePixelRatio = 2;
+  const canvas = document.createElement('canvas');
+  canvas.clientWidth = 100;
+  canvas.clientHeight = 40;
+  const peaks = computePeaks(Float32Array.from({ length: 1600 }, (_, i) => Math.sin(i)), 16000, 200);
+  drawMiniWave(canvas, peaks, { progress: 0.5 });
+  assert.equal(canvas.width, 200);
+  assert.equal(canvas.height, 80);
+  const g = canvas.getContext('2d');
+  const fills = g.named('fill');
+  assert.equal(fills.length, 20);
+  assert.deepEqual(fills.map((c) => c.globalAlpha).slice(0, 10), Array(10).fill(1), 'played half is bright');
+  assert.deepEqual(fills.map((c) => c.globalAlpha).slice(10), Array(10).fill(0.42), 'rest is dimmed');
+  assert.equal(g.globalAlpha, 1);
+});
+
+test('mini waveform without peaks only clears', () => {
+  const { document } = installDom();
+  const canvas = document.createElement('canvas');
+  drawMiniWave(canvas, null);
+  const g = canvas.getContext('2d');
+  assert.equal(canvas.width, 300, 'falls back to a 300 px width');
+  assert.deepEqual(g.calls.map((c) => c.name), ['setTransform', 'clearRect']);
+});
+
+test('mini waveform bars scale to the loudest peak', () => {
+  const { document } = installDom();
+  const canvas = document.createElement('canvas');
+  canvas.clientWidth = 10;
+  canvas.clientHeight = 46;
+  const peaks = { min: Float32Array.from([-0.1, -0.05]), max: Float32Array.from([0.1, 0.05]) };
+  drawMiniWave(canvas, peaks);
+  const rects = canvas.getContext('2d').named('roundRect');
+  assert.equal(rects.length, 2);
+  assert.equal(rects[0].args[3], 40, 'loudest bar fills h - 6');
+  assert.equal(rects[1].args[3], 20, 'half as loud, half as tall');
+});
