@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIN_APP = "qwen3-asr"
 LIFECYCLE_APP = "lifecycle"
 LIFECYCLE_IDLE_S = 6.0
+AUTH_APP = "auth"
+AUTH_PREFIX = "/auth"
+AUTH_KEY = "auth-stack-key-5b1e"
+PREFIXES = {MAIN_APP: "", LIFECYCLE_APP: "/lc", AUTH_APP: AUTH_PREFIX}
 
 
 def free_port() -> int:
@@ -61,7 +65,13 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
                  "model_max_ongoing_requests": 2, "model_max_queued_requests": 2},
     }
     config["applications"].append(lifecycle)
+    config["applications"].append(auth_app(main))
     return config
+
+
+def auth_app(main: dict) -> dict:
+    """The main app again, with an API key: key protection through the real Serve proxy."""
+    return {**main, "name": AUTH_APP, "route_prefix": AUTH_PREFIX, "args": {**main["args"], "api_key": AUTH_KEY}}
 
 
 @dataclass
@@ -72,8 +82,7 @@ class Stack:
     config: dict = field(default_factory=dict)
 
     def url(self, path: str, app: str = MAIN_APP) -> str:
-        prefix = "/lc" if app == LIFECYCLE_APP else ""
-        return f"{self.base_url}{prefix}{path}"
+        return f"{self.base_url}{PREFIXES[app]}{path}"
 
 
 def start_stack(tiny: dict[str, str]) -> Stack:
@@ -88,7 +97,7 @@ def start_stack(tiny: dict[str, str]) -> Stack:
         port = free_port()
         config = test_config(tiny, port)
         deploy_config.deploy(config)
-        for app in (MAIN_APP, LIFECYCLE_APP):
+        for app in (MAIN_APP, LIFECYCLE_APP, AUTH_APP):
             deploy_config.wait_until_running(app, timeout_s=600)
         stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
         wait_http(stack.url("/health"))

@@ -295,8 +295,7 @@ def test_stream_errors_before_the_first_piece_keep_their_status(client, audio):
 
 def test_long_file_streams_one_delta_per_piece(stack, audio, tmp_path):
     piece_seconds = stack.config["applications"][1]["args"].get("asr_piece_seconds", 1200)
-    if piece_seconds > 20:
-        pytest.skip("the lifecycle app does not cut audio into short pieces")
+    assert piece_seconds <= 20, f"the lifecycle app must cut audio into short pieces (asr_piece_seconds={piece_seconds})"
     path = long_speech(audio, tmp_path, 2.5 * piece_seconds)
     lc = OpenAI(base_url=stack.url("/v1", LIFECYCLE_APP), api_key="x", max_retries=0, timeout=300)
     with open(path, "rb") as handle:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.requirements_check import require_file, require_module
 
 ROOT = Path(__file__).resolve().parents[1]
 I18N = ROOT / "ui" / "i18n"
@@ -48,8 +48,10 @@ def seconds(stamp: str) -> float:
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def browser(audio):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    # Missing Playwright or Chromium fails every browser test with what to install (tests/requirements_check.py).
+    sync_api = require_module(
+        "playwright.sync_api", "pip install -e '.[test]' (playwright is a test dependency in pyproject.toml)")
+    require_file(CHROMIUM, "apt-get install chromium (Debian's package; `make apt` installs it)")
     mic = audio["speech_en"]
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(
@@ -603,7 +605,7 @@ def streaming_unavailable(stack) -> str | None:
 def test_streaming_from_fake_microphone_shows_partial_then_final(open_page, stack):
     reason = streaming_unavailable(stack)
     if reason:
-        pytest.skip(f"streaming is not available on this server: {reason}")
+        pytest.fail(f"the server's WebSocket stream is broken: {reason}", pytrace=False)
     page, watch = open_page()
     page.click("#tab-mic")
     if not page.is_checked("#opt-streaming"):
@@ -636,7 +638,7 @@ def test_streaming_from_fake_microphone_shows_partial_then_final(open_page, stac
 def test_streaming_an_uploaded_file(open_page, stack, audio):
     reason = streaming_unavailable(stack)
     if reason:
-        pytest.skip(f"streaming is not available on this server: {reason}")
+        pytest.fail(f"the server's WebSocket stream is broken: {reason}", pytrace=False)
     page, watch = open_page()
     page.click("#opt-streaming")
     page.set_input_files("#file-input", str(audio["speech_en"]))
