@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from deployments.protocol import ASR_MODELS
 
 ENV_PREFIX = "QWEN_ASR_"
 
@@ -96,6 +98,15 @@ class Settings(BaseSettings):
     # --- demo ---
     demo: bool = Field(False, description="Demo mode: tiny scripted CPU checkpoints.")
     tiny_models_dir: str = Field(".cache/tiny-models", description="Where tiny checkpoints are generated.")
+
+    @field_validator("default_model")
+    @classmethod
+    def _served_model(cls, value: str) -> str:
+        """A typo here would answer every request that names no model with 400: refuse it at startup."""
+        model = value.strip().lower()
+        if model not in ASR_MODELS:
+            raise ValueError(f"must be one of {', '.join(ASR_MODELS)}, not {value!r}")
+        return model
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
