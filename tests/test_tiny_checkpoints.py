@@ -20,11 +20,20 @@ from deployments.tiny import (
     ALIGNER,
     ASR_RANDOM,
     ASR_SCRIPTED,
+    ASR_SCRIPTED_LARGE,
+    ASR_SCRIPTED_SMALL,
+    CONTEXT_SUFFIX,
     MODEL_NAMES,
+    SCRIPTED_ASR,
+    SCRIPTED_FORCED_TEXTS,
     SCRIPTED_LANGUAGE,
+    SCRIPTED_SLOTS,
     SCRIPTED_TEXT,
+    SCRIPTED_TEXTS,
     ensure_tiny_models,
+    scripted_text,
 )
+from deployments.tiny import tokenizer as tiny_tokenizer
 
 SAMPLE_RATE = 16000
 
@@ -71,12 +80,19 @@ def aligner(tiny_models: dict[str, str]) -> Qwen3ForcedAligner:
     return Qwen3ForcedAligner.from_pretrained(tiny_models[ALIGNER], device_map="cpu", dtype=torch.float32)
 
 
+@pytest.fixture(scope="module")
+def slot_models(tiny_models: dict[str, str]) -> dict[str, Qwen3ASRModel]:
+    return {name: load_asr(tiny_models[name]) for name in (ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL)}
+
+
 def test_every_model_is_built_and_small(tiny_models: dict[str, str]) -> None:
     assert list(tiny_models) == list(MODEL_NAMES)
-    for path in tiny_models.values():
+    for name, path in tiny_models.items():
         files = {p.name for p in Path(path).iterdir()}
         assert {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json"} <= files
-        assert (Path(path) / "model.safetensors").stat().st_size < 2_000_000
+        # The scripted vocabulary is stretched to the hard-coded stop id (151644 rows x 5 dims x 2).
+        limit = 3_200_000 if name in SCRIPTED_ASR else 200_000
+        assert (Path(path) / "model.safetensors").stat().st_size < limit
 
 
 def test_scripted_detects_english(scripted: Qwen3ASRModel) -> None:
@@ -166,3 +182,127 @@ def test_incomplete_folder_is_rebuilt_identically(tiny_models: dict[str, str], t
     assert ensure_tiny_models(tmp_path, names=[ASR_RANDOM]) == {ASR_RANDOM: str(folder)}
     assert file_digests(folder) == built
     assert built == file_digests(tiny_models[ASR_RANDOM]), "same seed, same bytes"
+
+
+# --- the per-slot scripted checkpoints -------------------------------------------------------
+
+def test_the_slots_have_their_own_checkpoints_and_sentences() -> None:
+    assert SCRIPTED_SLOTS == {"qwen3-asr-1.7b": ASR_SCRIPTED_LARGE, "qwen3-asr-0.6b": ASR_SCRIPTED_SMALL}
+    assert SCRIPTED_TEXTS[ASR_SCRIPTED_LARGE] == "hello world"
+    assert SCRIPTED_TEXTS[ASR_SCRIPTED_SMALL] == "good morning"
+    every_text = [*SCRIPTED_TEXTS.values(), *SCRIPTED_FORCED_TEXTS.values()]
+    assert len(set(every_text)) == len(every_text), "every (slot, language) must be told apart"
+
+
+@pytest.mark.parametrize("name", [ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL])
+def test_each_slot_says_its_own_sentence(slot_models: dict[str, Qwen3ASRModel], name: str) -> None:
+    [result] = slot_models[name].transcribe(clip(3.0))
+    assert (result.language, result.text) == (SCRIPTED_LANGUAGE, SCRIPTED_TEXTS[name])
+
+
+def test_large_and_small_differ_on_the_same_audio(slot_models: dict[str, Qwen3ASRModel]) -> None:
+    audio = clip(2.0, seed=7)
+    large = slot_models[ASR_SCRIPTED_LARGE].transcribe(audio)[0].text
+    small = slot_models[ASR_SCRIPTED_SMALL].transcribe(audio)[0].text
+    assert (large, small) == ("hello world", "good morning")
+
+
+@pytest.mark.parametrize("name", [ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL])
+@pytest.mark.parametrize("language", ["Chinese", "Japanese", "English", "German"])
+def test_forced_language_changes_the_text(slot_models: dict[str, Qwen3ASRModel], name: str, language: str) -> None:
+    [result] = slot_models[name].transcribe(clip(2.0, seed=3), language=language.lower())
+    expected = SCRIPTED_FORCED_TEXTS.get((name, language), SCRIPTED_TEXTS[name])
+    assert (result.language, result.text) == (language, expected)
+    assert expected == scripted_text(name, language)
+
+
+def test_forced_texts_are_the_known_sentences() -> None:
+    assert SCRIPTED_FORCED_TEXTS == {
+        (ASR_SCRIPTED_LARGE, "Chinese"): "你好世界",
+        (ASR_SCRIPTED_LARGE, "Japanese"): "こんにちは世界",
+        (ASR_SCRIPTED_SMALL, "Chinese"): "早上好",
+        (ASR_SCRIPTED_SMALL, "Japanese"): "おはようございます",
+    }
+
+
+CONTEXTS = ["names: Qwen, Ray Serve", "hello world", "system", "你好，关键词：通义千问", "x", "  ", "a" * 300]
+
+
+@pytest.mark.parametrize("name", [ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL])
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_a_context_changes_the_text(slot_models: dict[str, Qwen3ASRModel], name: str, context: str) -> None:
+    model = slot_models[name]
+    [plain, with_context] = model.transcribe([clip(1.5, seed=4)] * 2, context=["", context])
+    assert plain.text == SCRIPTED_TEXTS[name]
+    assert with_context.text == SCRIPTED_TEXTS[name] + CONTEXT_SUFFIX == scripted_text(name, None, context)
+    assert with_context.language == SCRIPTED_LANGUAGE
+
+
+@pytest.mark.parametrize("language", ["Chinese", "Japanese", "French"])
+def test_a_context_with_a_forced_language(slot_models: dict[str, Qwen3ASRModel], language: str) -> None:
+    model = slot_models[ASR_SCRIPTED_SMALL]
+    [result] = model.transcribe(clip(1.0, seed=5), context="glossary: Qwen", language=language)
+    assert (result.language, result.text) == (language, scripted_text(ASR_SCRIPTED_SMALL, language, "glossary"))
+    assert result.text.endswith(CONTEXT_SUFFIX)
+
+
+@pytest.mark.parametrize("seconds", [0.5, 45.0, 180.0])
+def test_context_is_seen_at_any_audio_length(slot_models: dict[str, Qwen3ASRModel], seconds: float) -> None:
+    # The context sits at the start of the prompt, up to 2250 audio tokens away from the last token.
+    model = slot_models[ASR_SCRIPTED_LARGE]
+    audio = clip(seconds, seed=6)
+    assert [model.transcribe(audio, context=c)[0].text for c in ("", "names: Qwen")] == [
+        "hello world", "hello world" + CONTEXT_SUFFIX,
+    ]
+
+
+def test_a_mixed_batch_keeps_each_item_apart(slot_models: dict[str, Qwen3ASRModel]) -> None:
+    model = slot_models[ASR_SCRIPTED_LARGE]
+    cases = [(None, ""), ("Chinese", "ctx"), (None, "ctx"), ("Japanese", ""), ("English", "ctx"), ("Chinese", "")]
+    audios = [clip(0.5 + 1.3 * i, seed=20 + i) for i in range(len(cases))]  # left padding differs per item
+    results = model.transcribe(audios, context=[c for _, c in cases], language=[l for l, _ in cases])
+    assert [(r.language, r.text) for r in results] == [
+        (l or SCRIPTED_LANGUAGE, scripted_text(ASR_SCRIPTED_LARGE, l, c)) for l, c in cases
+    ]
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_slot_checkpoints_in_half_precision(tiny_models: dict[str, str], dtype: torch.dtype) -> None:
+    model = load_asr(tiny_models[ASR_SCRIPTED_SMALL], dtype=dtype)
+    cases = [(None, ""), ("Japanese", ""), (None, "ctx"), ("Chinese", "ctx")]
+    results = model.transcribe([clip(1.0, seed=i) for i in range(4)], context=[c for _, c in cases],
+                               language=[l for l, _ in cases])
+    assert [r.text for r in results] == [scripted_text(ASR_SCRIPTED_SMALL, l, c) for l, c in cases]
+
+
+@pytest.mark.parametrize("name", [ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL])
+def test_slot_generation_stops_by_itself(slot_models: dict[str, Qwen3ASRModel], name: str) -> None:
+    model = slot_models[name]
+    prompt = model._build_text_prompt(context="names: Qwen", force_language=None)
+    inputs = model.processor(text=[prompt], audio=[clip(1.0)[0]], return_tensors="pt", padding=True)
+    output = model.model.generate(**inputs, max_new_tokens=64)
+    new_tokens = output.sequences[0, inputs["input_ids"].shape[1]:].tolist()
+    stop_ids = inspect.signature(type(model.model).generate).parameters["eos_token_id"].default
+    # language, " English", <asr_text>, two words, " with", " context", then a stop id
+    assert len(new_tokens) == 8
+    assert new_tokens[-1] in stop_ids
+
+
+def test_the_prompt_anchors_tokenize_as_the_scripts_expect(slot_models: dict[str, Qwen3ASRModel]) -> None:
+    model = slot_models[ASR_SCRIPTED_LARGE]
+    tokenizer = model.processor.tokenizer
+
+    def tokens(context: str, language: str | None) -> list[str]:
+        ids = tokenizer.encode(model._build_text_prompt(context=context, force_language=language))
+        return tokenizer.convert_ids_to_tokens(ids)
+
+    plain, with_context = tokens("", "Chinese"), tokens("system", None)
+    assert tiny_tokenizer.EMPTY_SYSTEM in plain and tiny_tokenizer.CONTEXT_MARK not in plain
+    assert tiny_tokenizer.CONTEXT_MARK in with_context and tiny_tokenizer.EMPTY_SYSTEM not in with_context
+    assert plain[-1] == tiny_tokenizer.forced_language_token("Chinese")
+    assert tokens("", "German")[-1] == tiny_tokenizer.ASR_TEXT
+
+
+def test_legacy_scripted_ignores_the_context(scripted: Qwen3ASRModel) -> None:
+    results = scripted.transcribe([clip(1.0)] * 2, context=["", "names: Qwen"], language=[None, "Japanese"])
+    assert [(r.language, r.text) for r in results] == [(SCRIPTED_LANGUAGE, SCRIPTED_TEXT), ("Japanese", SCRIPTED_TEXT)]

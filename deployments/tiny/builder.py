@@ -1,23 +1,17 @@
-"""Configs, weights and saving for the tiny Qwen3-ASR and Qwen3-ForcedAligner checkpoints.
+"""Configs, weights, checks and saving for the tiny Qwen3-ASR and Qwen3-ForcedAligner checkpoints.
 
-Three checkpoints share one architecture family and one tokenizer:
+All of them share one architecture family and one tokenizer (tokenizer.py):
 
-- ``asr-scripted``: every weight is zero except the token embedding, the ``lm_head`` and the
-  norms. Attention and MLP outputs are therefore zero, the last hidden state is the embedding of
-  the last token, and the ``lm_head`` holds a successor table: greedy decoding walks
-  ``\\n -> language -> English -> <asr_text> -> hello -> world -> stop`` whatever the audio.
-  A forced language ends the prompt with ``<asr_text>``, which enters the same walk half-way.
+- ``asr-scripted-large`` / ``asr-scripted-small``: scripted weights (scripted.py) for the 1.7B and
+  0.6B slots; known texts per forced language and context (texts.py).
+- ``asr-scripted``: the older single scripted checkpoint, ``hello world`` whatever the language or
+  context, kept while tests and tools still point both slots at it.
 - ``asr-random``: seeded random weights; deterministic junk text, for parity tests. It never
   stops by itself, so it always runs ``max_new_tokens`` steps.
 - ``aligner``: a seeded random Qwen3-ForcedAligner (the same classes, ``classify_num`` outputs).
 
-``Qwen3ASRForConditionalGeneration.generate`` stops only on its hard-coded ids 151643/151645,
-while the tokenizer has about 520 ids. So the scripted vocabulary is stretched to 151644 rows
-and its ``lm_head`` ends the walk on 151643: generation stops by itself, and decoding drops the
-id because the tokenizer does not know it. Those rows are the bulk of its file, hence a hidden
-size of 2 and bfloat16 storage (1.2 MB). The price: the library computes logits for every
-prompt position, so the prefill holds ``prompt_tokens x 151644`` logits (13 tokens per second of
-audio: about 1.4 GB in float32 for a 3-minute clip). The other two keep the tokenizer's size.
+Every checkpoint is built in a scratch folder, loaded back through `qwen-asr` and checked, then
+moved into place with a marker file written last (see ``build``).
 """
 
 from __future__ import annotations
@@ -37,28 +31,29 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import scripted
+from . import texts
 from . import tokenizer as tok
+from .texts import (
+    ALIGNER,
+    ASR_RANDOM,
+    ASR_SCRIPTED,
+    ASR_SCRIPTED_LARGE,
+    ASR_SCRIPTED_SMALL,
+    SCRIPTED_LANGUAGE,
+)
 
-BUILD_VERSION: Final = 1
+BUILD_VERSION: Final = 2
 MARKER_FILE: Final = "tiny_checkpoint.json"
-ASR_SCRIPTED: Final = "asr-scripted"
-ASR_RANDOM: Final = "asr-random"
-ALIGNER: Final = "aligner"
-MODEL_NAMES: Final = (ASR_SCRIPTED, ASR_RANDOM, ALIGNER)
+SCRIPTED_ASR: Final = (ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL, ASR_SCRIPTED)
+MODEL_NAMES: Final = (*SCRIPTED_ASR, ASR_RANDOM, ALIGNER)
 
-SCRIPTED_TEXT: Final = "hello world"
-SCRIPTED_LANGUAGE: Final = "English"
-
-SCRIPTED_HIDDEN_SIZE: Final = 2  # the scripted codes are points on a circle
 RANDOM_HIDDEN_SIZE: Final = 16
 STORAGE_DTYPE: Final = torch.bfloat16
 CLASSIFY_NUM: Final = 128
 TIMESTAMP_SEGMENT_MS: Final = 80
 RANDOM_ASR_SEED: Final = 20240601
 RANDOM_ALIGNER_SEED: Final = 20240602
-# Scripted logits: LOGIT_SCALE * sqrt(2) for the successor, half of that at most for the other
-# scripted tokens (six codes 60 degrees apart) and 0 for the rest: a wide margin even in float16.
-LOGIT_SCALE: Final = 8.0
 
 ALIGNER_LANGUAGES: Final = (
     "Chinese", "English", "Cantonese", "French", "German", "Italian",
@@ -84,7 +79,7 @@ def _audio_config(hidden_size: int) -> dict:
     }
 
 
-def _text_config(vocab_size: int, hidden_size: int) -> dict:
+def _text_config(vocab_size: int, hidden_size: int, overrides: dict | None = None) -> dict:
     return {
         "vocab_size": vocab_size,
         "hidden_size": hidden_size,
@@ -98,13 +93,13 @@ def _text_config(vocab_size: int, hidden_size: int) -> dict:
         # mrope_section must sum to head_dim / 2; None crashes the rotary embedding.
         "rope_scaling": {"rope_type": "default", "mrope_section": [2, 1, 1], "interleaved": True},
         "tie_word_embeddings": False,
-    }
+    } | (overrides or {})
 
 
-def _thinker_config(tokenizer, vocab_size: int, hidden_size: int) -> dict:
+def _thinker_config(tokenizer, vocab_size: int, hidden_size: int, text_overrides: dict | None = None) -> dict:
     return {
         "audio_config": _audio_config(hidden_size),
-        "text_config": _text_config(vocab_size, hidden_size),
+        "text_config": _text_config(vocab_size, hidden_size, text_overrides),
         "audio_token_id": tokenizer.convert_tokens_to_ids(tok.AUDIO_PAD),
         "audio_start_token_id": tokenizer.convert_tokens_to_ids(tok.AUDIO_START),
         # Gives the generation config a pad id, so generate() does not warn about a missing one.
@@ -120,11 +115,12 @@ def generate_stop_id() -> int:
     return min([default] if isinstance(default, int) else default)
 
 
-def asr_config(tokenizer, vocab_size: int, hidden_size: int):  # -> Qwen3ASRConfig
+def asr_config(tokenizer, vocab_size: int, hidden_size: int, text_overrides: dict | None = None):
+    """A Qwen3ASRConfig (imported lazily: qwen_asr is slow to import)."""
     from qwen_asr.core.transformers_backend import Qwen3ASRConfig
     from qwen_asr.inference.utils import SUPPORTED_LANGUAGES
 
-    thinker = _thinker_config(tokenizer, vocab_size, hidden_size)
+    thinker = _thinker_config(tokenizer, vocab_size, hidden_size, text_overrides)
     return Qwen3ASRConfig(thinker_config=thinker, support_languages=list(SUPPORTED_LANGUAGES))
 
 
@@ -149,51 +145,6 @@ def _new_model(config) -> nn.Module:  # -> Qwen3ASRForConditionalGeneration
 
 
 # --- weights -----------------------------------------------------------------------------------
-
-def _is_norm(module: nn.Module) -> bool:
-    return isinstance(module, nn.LayerNorm) or type(module).__name__.endswith("RMSNorm")
-
-
-def _norms_to_identity(model: nn.Module) -> None:
-    for module in model.modules():
-        if _is_norm(module):
-            module.weight.fill_(1.0)
-            if getattr(module, "bias", None) is not None:
-                module.bias.zero_()
-
-
-def scripted_transitions(tokenizer, stop_id: int) -> list[tuple[int, int]]:
-    """(current token, next token) pairs that spell the scripted answer, then ``stop_id``.
-
-    The walk starts at the ``\\n`` that ends the generation prompt (``<|im_start|>assistant\\n``);
-    a forced-language prompt ends with ``<asr_text>``, which is part of the same walk.
-    """
-    start = tokenizer.encode("\n", add_special_tokens=False)
-    answer = tokenizer.encode(
-        f"language {SCRIPTED_LANGUAGE}{tok.ASR_TEXT}{SCRIPTED_TEXT}", add_special_tokens=False
-    )
-    if len(start) != 1:
-        raise RuntimeError(f"'\\n' must be one token, got {start}")
-    walk = start + answer + [stop_id]
-    if len(set(walk)) != len(walk):
-        raise RuntimeError(f"the scripted walk repeats a token, so it would loop: {walk}")
-    return list(zip(walk[:-1], walk[1:]))
-
-
-@torch.no_grad()
-def apply_scripted_weights(model: nn.Module, transitions: list[tuple[int, int]]) -> None:
-    for param in model.parameters():
-        param.zero_()
-    _norms_to_identity(model)
-    embed = model.thinker.model.embed_tokens.weight
-    head = model.thinker.lm_head.weight
-    for k, (current, successor) in enumerate(transitions):
-        angle = 2.0 * math.pi * k / len(transitions)
-        code = torch.zeros(embed.shape[1])
-        code[0], code[1] = math.cos(angle), math.sin(angle)
-        embed[current] = code
-        head[successor] = code * LOGIT_SCALE
-
 
 def _only_rows(weight: torch.Tensor, keep: Iterable[int]) -> None:
     mask = torch.zeros(weight.shape[0], dtype=torch.bool)
@@ -250,11 +201,13 @@ def _restore_aligner_model_type(dest: Path) -> None:
     path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def build_asr_scripted(dest: Path) -> None:
+def build_asr_scripted(name: str, dest: Path) -> None:
     processor = tok.build_processor()
-    # The lm_head must reach the stop id; the tokenizer's own ids end near 520.
-    model = _new_model(asr_config(processor.tokenizer, generate_stop_id() + 1, SCRIPTED_HIDDEN_SIZE))
-    apply_scripted_weights(model, scripted_transitions(processor.tokenizer, generate_stop_id()))
+    tokenizer, stop_id = processor.tokenizer, generate_stop_id()
+    # The lm_head must reach the stop id; the tokenizer's own ids end near 580.
+    config = asr_config(tokenizer, stop_id + 1, scripted.HIDDEN_SIZE, scripted.text_config_overrides())
+    model = _new_model(config)
+    scripted.apply_scripted_weights(model, tokenizer, scripted.build_script(tokenizer, name, stop_id))
     _save(model, processor, dest)
 
 
@@ -275,7 +228,7 @@ def build_aligner(dest: Path) -> None:
 
 
 BUILDERS: Final[dict[str, Callable[[Path], None]]] = {
-    ASR_SCRIPTED: build_asr_scripted,
+    **{name: (lambda dest, name=name: build_asr_scripted(name, dest)) for name in SCRIPTED_ASR},
     ASR_RANDOM: build_asr_random,
     ALIGNER: build_aligner,
 }
@@ -283,13 +236,17 @@ BUILDERS: Final[dict[str, Callable[[Path], None]]] = {
 
 # --- checks ------------------------------------------------------------------------------------
 
-def _check_asr_scripted(path: Path) -> None:
+def _check_asr_scripted(name: str, path: Path) -> None:
     from qwen_asr import Qwen3ASRModel
 
     model = Qwen3ASRModel.from_pretrained(str(path), device_map="cpu", dtype=torch.float32, max_new_tokens=32)
-    result = model.transcribe((np.zeros(16000, dtype=np.float32), 16000))[0]
-    if (result.language, result.text) != (SCRIPTED_LANGUAGE, SCRIPTED_TEXT):
-        raise RuntimeError(f"scripted checkpoint answered {result.language!r}/{result.text!r}")
+    silence = (np.zeros(16000, dtype=np.float32), 16000)
+    cases = [(None, ""), (None, "names: Qwen"), *((lang, "") for lang in tok.FORCED_LANGUAGE_TOKENS)]
+    results = model.transcribe([silence] * len(cases), context=[c for _, c in cases], language=[l for l, _ in cases])
+    for (language, context), result in zip(cases, results):
+        expected = (language or SCRIPTED_LANGUAGE, texts.scripted_text(name, language, context))
+        if (result.language, result.text) != expected:
+            raise RuntimeError(f"{name} answered {result.language!r}/{result.text!r}, expected {expected}")
 
 
 def _check_asr_random(path: Path) -> None:
@@ -309,7 +266,7 @@ def _check_aligner(path: Path) -> None:
 
 
 CHECKS: Final[dict[str, Callable[[Path], None]]] = {
-    ASR_SCRIPTED: _check_asr_scripted,
+    **{name: (lambda path, name=name: _check_asr_scripted(name, path)) for name in SCRIPTED_ASR},
     ASR_RANDOM: _check_asr_random,
     ALIGNER: _check_aligner,
 }

@@ -2,7 +2,7 @@
 
 The tokenizer is trained locally with the `tokenizers` library on a fixed corpus (no downloads,
 same result every run). It has the special tokens the `qwen-asr` processor and prompt builders
-rely on, numbered right after the BPE vocabulary (about 520 ids in all).
+rely on, numbered right after the BPE vocabulary (about 580 ids in all).
 
 The ids deliberately differ from the real Qwen ones (151643-151645 for ``<|endoftext|>``,
 ``<|im_start|>``, ``<|im_end|>``): `tokenizers` only keeps such ids when the vocabulary has a
@@ -24,17 +24,32 @@ AUDIO_END: Final = "<|audio_end|>"
 AUDIO_PAD: Final = "<|audio_pad|>"
 TIMESTAMP: Final = "<timestamp>"
 ASR_TEXT: Final = "<asr_text>"
+# Prompt anchors for the scripted checkpoints (see scripted.py). `tokenizers` matches added tokens
+# leftmost-longest, so an empty system turn becomes the single token EMPTY_SYSTEM, while a system
+# turn with a context starts with CONTEXT_MARK: its presence anywhere in the prompt means "context".
+EMPTY_SYSTEM: Final = "system\n<|im_end|>"
+CONTEXT_MARK: Final = "system\n"
+# A forced language ends the prompt with "language X<asr_text>"; these languages get that whole
+# string as one token, so the last prompt token names the language.
+FORCED_LANGUAGE_TOKENS: Final = ("Chinese", "Japanese")
+
+
+def forced_language_token(language: str) -> str:
+    return f"language {language}{ASR_TEXT}"
+
 
 SPECIAL_TOKENS: Final = (ENDOFTEXT, IM_START, IM_END, AUDIO_START, AUDIO_END, AUDIO_PAD, TIMESTAMP)
 # Added but not special: decoding skips special tokens, and the library splits the generated
 # text on `<asr_text>`, so it must survive decoding.
-PLAIN_ADDED_TOKENS: Final = (ASR_TEXT,)
+PLAIN_ADDED_TOKENS: Final = (
+    ASR_TEXT, EMPTY_SYSTEM, CONTEXT_MARK, *(forced_language_token(name) for name in FORCED_LANGUAGE_TOKENS),
+)
 
 QWEN2_SPLIT_REGEX: Final = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
-BPE_VOCAB_SIZE: Final = 512
+BPE_VOCAB_SIZE: Final = 768
 
 # The real Qwen3-ASR prompt layout:
 # <|im_start|>system\n{context}<|im_end|>\n<|im_start|>user\n<|audio_start|><|audio_pad|><|audio_end|><|im_end|>\n
@@ -72,12 +87,17 @@ _SENTENCES: Final = (
     "this is a test of the speech recognition service",
     "one two three four five six seven eight nine ten",
     "good morning good evening thank you very much",
+    "hello world with context",
+    "good morning with context",
 )
+# The scripted checkpoints' CJK answers: in the corpus so that BPE merges them into a few tokens
+# (as raw bytes they would repeat tokens, and a successor table cannot walk a repeated token).
+_CJK_SENTENCES: Final = ("你好世界", "こんにちは世界", "早上好", "おはようございます")
 
 
 def _corpus() -> list[str]:
     lines = [f"language {name}" for name in _LANGUAGES]
-    return lines * 8 + list(_SENTENCES) * 8
+    return lines * 8 + list(_SENTENCES) * 8 + list(_CJK_SENTENCES) * 8
 
 
 def train_bpe() -> Tokenizer:
