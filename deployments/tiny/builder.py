@@ -31,8 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import scripted
-from . import texts
+from . import scripted, texts
 from . import tokenizer as tok
 from .texts import (
     ALIGNER,

@@ -34,9 +34,9 @@ per second of audio (about 4.5 GB in float32 for a 10-minute clip).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -70,7 +70,7 @@ class Script:
 
 
 def _add_walk(table: dict[int, int], walk: list[int]) -> None:
-    for current, successor in zip(walk[:-1], walk[1:]):
+    for current, successor in itertools.pairwise(walk):
         if table.setdefault(current, successor) != successor:
             raise RuntimeError(f"token {current} would need two successors ({table[current]}, {successor})")
 
@@ -212,6 +212,3 @@ def apply_scripted_weights(model: nn.Module, tokenizer, script: Script) -> None:
     _write_gated_mlp(layer.mlp)
     thinker.model.norm.weight[FLAG] = 0.0  # the flag plays no part in the logits
 
-
-def reachable_tokens(script: Script) -> Iterable[int]:
-    return sorted({*script.plain, *script.plain.values(), *script.with_context, *script.with_context.values()})
