@@ -1,10 +1,15 @@
-"""Serving overhead and batching benchmark on the tiny scripted checkpoint (CPU).
+"""Serving benchmark: the model alone, Ray Serve's floor, and the service, side by side (CPU).
 
-    .venv/bin/python -m bench.serving [--runs 20] [--concurrency 16]
+    .venv/bin/python -m bench.serving [--runs 20] [--concurrency 16] [--long-seconds 1500]
 
-Prints: median latency of POST /api/transcribe for a 5 s clip vs a direct in-process
-`Qwen3ASRModel.transcribe` call (overhead in ms and as a ratio), and the throughput of
-N concurrent requests with dynamic batching on (batch 8) versus off (batch 1).
+One run on one machine measures, with the tiny scripted checkpoint and a 5 s clip:
+- direct: an in-process `Qwen3ASRModel.transcribe` (one clip; N clips in one batched call;
+  the long clip), on as many torch threads as a service replica gets;
+- floor: a no-op Serve graph of our shape (bench/noop_graph.py), started by the benchmark;
+- service: the real application from serve_config.yaml on the CPU;
+each for sequential latency, N concurrent requests, /health idle and (service) during the
+long clip, and the long clip's wall time; then the ratios against the issue's goals.
+Set RAY_SERVE_THROUGHPUT_OPTIMIZED=1 in the environment to measure Serve's fast path.
 Figures only: nothing is asserted.
 """
 
@@ -15,7 +20,11 @@ import concurrent.futures
 import io
 import os
 import statistics
+import subprocess
+import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,107 +36,208 @@ from serve_app import deploy_config
 from tests import stack as test_stack
 
 ROOT = Path(__file__).resolve().parents[1]
+RATE = 16000
+SERVICE_APP, FLOOR_APP = "qwen3-asr", "floor"
 
 
-def five_second_clip() -> bytes:
-    import subprocess
-    import tempfile
-
+def speech_clip(seconds: float = 5.0) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "speech.wav"
         subprocess.run(["espeak-ng", "-w", str(wav), "hello world, this is a five second benchmark clip, "
                         "spoken by a speech synthesizer"], check=True, capture_output=True)
         data, rate = sf.read(str(wav), dtype="float32")
-    data = np.resize(data, int(5 * rate))
+    from serve_app.audio import to_mono_16k
+
+    return np.resize(to_mono_16k(data, rate), int(seconds * RATE)).astype(np.float32)
+
+
+def long_clip(clip: np.ndarray, seconds: float) -> np.ndarray:
+    """The clip again and again with a second of silence between: quiet points to cut at."""
+    unit = np.concatenate([clip, np.zeros(RATE, np.float32)])
+    return np.resize(unit, int(seconds * RATE)).astype(np.float32)
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    sf.write(buffer, data, rate, format="WAV")
+    sf.write(buffer, samples, RATE, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
 
 
-def direct_latency(model_path: str, clip: bytes, runs: int) -> float:
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+@dataclass
+class Figures:
+    sequential_s: float = float("nan")
+    concurrent_s: float = float("nan")
+    health_idle: list[float] = field(default_factory=list)
+    health_busy: list[float] = field(default_factory=list)
+    long_s: float = float("nan")
+
+
+# ---- direct -------------------------------------------------------------------------------------
+def direct_figures(model_path: str, clip: np.ndarray, long: np.ndarray, runs: int, concurrency: int,
+                   threads: int) -> Figures:
     import torch
     from qwen_asr import Qwen3ASRModel
 
-    from serve_app.audio import decode_file
-
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     model = Qwen3ASRModel.from_pretrained(model_path, device_map="cpu", dtype=torch.float32, max_new_tokens=16)
-    samples = decode_file(io.BytesIO(clip)).samples
-    model.transcribe((samples, 16000))
+    model.transcribe((clip, RATE), language="English")
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        model.transcribe((samples, 16000))
+        model.transcribe((clip, RATE), language="English")
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def post(url: str, clip: bytes) -> float:
+    figures = Figures(sequential_s=statistics.median(times))
     started = time.perf_counter()
-    response = httpx.post(url, files={"file": ("clip.wav", clip)}, data={"language": "en"}, timeout=300)
+    model.transcribe([(clip, RATE)] * concurrency, language=["English"] * concurrency)
+    figures.concurrent_s = time.perf_counter() - started
+    if long.size:
+        started = time.perf_counter()
+        model.transcribe((long, RATE), language="English")
+        figures.long_s = time.perf_counter() - started
+    return figures
+
+
+# ---- over HTTP ------------------------------------------------------------------------------------
+def post(client: httpx.Client, url: str, body: bytes) -> float:
+    started = time.perf_counter()
+    response = client.post(url, files={"file": ("clip.wav", body)}, data={"language": "en"}, timeout=1800)
     response.raise_for_status()
     return time.perf_counter() - started
 
 
-def served_latency(url: str, clip: bytes, runs: int) -> float:
-    post(url, clip)  # cold start
-    return statistics.median(post(url, clip) for _ in range(runs))
-
-
-def throughput(url: str, clip: bytes, concurrency: int) -> float:
-    post(url, clip)
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+def health_times(client: httpx.Client, url: str, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
         started = time.perf_counter()
-        list(pool.map(lambda _: post(url, clip), range(concurrency)))
-        return time.perf_counter() - started
+        client.get(url, timeout=60).raise_for_status()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def http_figures(base: str, clip: bytes, runs: int, concurrency: int, long: bytes | None) -> Figures:
+    transcribe, health = f"{base}/api/transcribe", f"{base}/health"
+    with httpx.Client() as client:
+        post(client, transcribe, clip)  # cold start
+        post(client, transcribe, clip)
+        figures = Figures(sequential_s=statistics.median(post(client, transcribe, clip) for _ in range(runs)))
+        figures.health_idle = health_times(client, health, max(50, runs * 3))
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        clients = [httpx.Client() for _ in range(concurrency)]
+        started = time.perf_counter()
+        list(pool.map(lambda c: post(c, transcribe, clip), clients))
+        figures.concurrent_s = time.perf_counter() - started
+        for c in clients:
+            c.close()
+    if long is not None:
+        stop = threading.Event()
+
+        def sample_health() -> None:
+            with httpx.Client() as client:
+                while not stop.is_set():
+                    figures.health_busy.extend(health_times(client, health, 1))
+                    time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample_health, daemon=True)
+        sampler.start()
+        with httpx.Client() as client:
+            figures.long_s = post(client, transcribe, long)
+        stop.set()
+        sampler.join()
+    return figures
 
 
 def bench_config(tiny: dict[str, str], port: int) -> dict:
     config = test_stack.test_config(tiny, port)
-    batched = config["applications"][0]
-    batched["args"].update({"release_other_on_switch": False, "batch_max_size": 8, "batch_wait_timeout_s": 0.05,
-                            "model_max_ongoing_requests": 32})
-    unbatched = {**batched, "name": "unbatched", "route_prefix": "/nobatch",
-                 "args": {**batched["args"], "batch_max_size": 1}}
-    config["applications"] = [batched, unbatched]
+    service = config["applications"][0]
+    service["args"].update({"torch_threads": 0, "max_upload_mb": 500, "model_max_ongoing_requests": 32,
+                            "batch_wait_timeout_s": 0.02, "max_new_tokens": 16})
+    floor = {"name": FLOOR_APP, "route_prefix": "/floor", "import_path": "bench.noop_graph:build_floor",
+             "runtime_env": {"env_vars": {"PYTHONPATH": str(ROOT)}}}
+    config["applications"] = [service, floor]
     return config
 
 
+# ---- report ------------------------------------------------------------------------------------------
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "meets goal" if ok else "MISSES goal"
+
+
+def report(direct: Figures, floor: Figures, service: Figures, args, threads: int) -> None:
+    fast = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED", "0")
+    print(f"\n5 s clip, tiny scripted checkpoint, CPU, {threads} torch threads, "
+          f"RAY_SERVE_THROUGHPUT_OPTIMIZED={fast}")
+    print(f"{'':34}{'direct':>12}{'floor':>12}{'service':>12}")
+    print(f"{'sequential, median':34}{direct.sequential_s * 1e3:10.1f}ms{floor.sequential_s * 1e3:10.1f}ms"
+          f"{service.sequential_s * 1e3:10.1f}ms")
+    print(f"{f'{args.concurrency} concurrent, wall':34}{direct.concurrent_s:11.2f}s{floor.concurrent_s:11.2f}s"
+          f"{service.concurrent_s:11.2f}s")
+    for label, pick in (("/health idle, median", lambda f: percentile(f.health_idle, 50)),
+                        ("/health idle, p99", lambda f: percentile(f.health_idle, 99))):
+        print(f"{label:34}{'–':>12}{pick(floor) * 1e3:10.1f}ms{pick(service) * 1e3:10.1f}ms")
+    if service.health_busy:
+        print(f"{'/health during the long clip, p99':34}{'–':>12}{'–':>12}"
+              f"{percentile(service.health_busy, 99) * 1e3:10.1f}ms")
+        print(f"{'/health during the long clip, max':34}{'–':>12}{'–':>12}{max(service.health_busy) * 1e3:10.1f}ms")
+        print(f"{f'{args.long_seconds / 60:.0f}-min clip, wall':34}{direct.long_s:11.1f}s{'–':>12}"
+              f"{service.long_s:11.1f}s")
+    seq_goal = floor.sequential_s + direct.sequential_s + 0.005
+    conc_goal = 1.2 * (floor.concurrent_s + direct.concurrent_s)
+    print("\nratios and goals")
+    print(f"  sequential: service {ms(service.sequential_s)} vs floor + direct + 5 ms = {ms(seq_goal)}  "
+          f"({service.sequential_s / seq_goal:.2f}x, {verdict(service.sequential_s <= seq_goal)})")
+    print(f"  concurrent: service {service.concurrent_s:.2f} s vs 1.2 x (floor + direct batched) = {conc_goal:.2f} s  "
+          f"({service.concurrent_s / conc_goal:.2f}x, {verdict(service.concurrent_s <= conc_goal)})")
+    idle_p99 = percentile(service.health_idle, 99)
+    print(f"  /health idle p99 {ms(idle_p99)} (goal 20 ms, {verdict(idle_p99 <= 0.020)})")
+    if service.health_busy:
+        busy_p99 = percentile(service.health_busy, 99)
+        print(f"  /health busy p99 {ms(busy_p99)} (goal 50 ms, {verdict(busy_p99 <= 0.050)})")
+        print(f"  long clip: service / direct = {service.long_s / direct.long_s:.2f}x "
+              f"(goal 1.1x, {verdict(service.long_s <= 1.1 * direct.long_s)})")
+    print(f"  serving overhead over the model: {ms(service.sequential_s - direct.sequential_s)} "
+          f"(floor alone: {ms(floor.sequential_s)})")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--long-seconds", type=float, default=1500.0, help="0 skips the long clip")
     args = parser.parse_args()
 
-    tiny = ensure_tiny_models(os.environ.get("TINY_MODELS_DIR", ROOT / ".cache" / "tiny-models"))
-    clip = five_second_clip()
-    direct = direct_latency(tiny["asr-scripted"], clip, args.runs)
+    tiny = ensure_tiny_models(Path(os.environ.get("TINY_MODELS_DIR", ROOT / ".cache" / "tiny-models")))
+    clip = speech_clip()
+    long = long_clip(clip, args.long_seconds) if args.long_seconds > 0 else np.zeros(0, np.float32)
+    threads = len(os.sched_getaffinity(0))
+    model_path = test_stack.tiny_args(tiny)["model_1_7b_source"]
+    direct = direct_figures(model_path, clip, long, args.runs, args.concurrency, threads)
 
     import ray
 
     for key, value in test_stack.FAST_METRICS_ENV.items():
         os.environ[key] = value
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False,
+             _temp_dir=tempfile.mkdtemp(prefix="ray-b-"))
     try:
         port = test_stack.free_port()
         deploy_config.deploy(bench_config(tiny, port))
-        for app in ("qwen3-asr", "unbatched"):
+        for app in (SERVICE_APP, FLOOR_APP):
             deploy_config.wait_until_running(app, timeout_s=600)
         base = f"http://127.0.0.1:{port}"
-        served = served_latency(f"{base}/api/transcribe", clip, args.runs)
-        batched = throughput(f"{base}/api/transcribe", clip, args.concurrency)
-        unbatched = throughput(f"{base}/nobatch/api/transcribe", clip, args.concurrency)
+        floor = http_figures(f"{base}/floor", wav_bytes(clip), args.runs, args.concurrency, None)
+        service = http_figures(base, wav_bytes(clip), args.runs, args.concurrency,
+                               wav_bytes(long) if long.size else None)
     finally:
         test_stack.stop_stack()
-
-    print(f"5 s clip, tiny scripted checkpoint, CPU, {args.runs} sequential runs")
-    print(f"  direct Qwen3ASRModel.transcribe  median {direct * 1000:8.1f} ms")
-    print(f"  POST /api/transcribe (warm)      median {served * 1000:8.1f} ms")
-    print(f"  serving overhead                        {(served - direct) * 1000:8.1f} ms  ({served / direct:.2f}x)")
-    print(f"{args.concurrency} concurrent requests")
-    print(f"  batching on  (batch 8)  {batched:6.2f} s  {args.concurrency / batched:6.1f} req/s")
-    print(f"  batching off (batch 1)  {unbatched:6.2f} s  {args.concurrency / unbatched:6.1f} req/s")
-    print(f"  speed-up from batching  {unbatched / batched:.2f}x")
+    report(direct, floor, service, args, threads)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(512, ge=1, description="Upper bound on generated tokens per audio piece.")
     batch_max_size: int = Field(8, ge=1, description="Largest dynamic batch (@serve.batch) per ASR replica.")
     batch_wait_timeout_s: float = Field(0.02, ge=0, description="How long a batch waits to fill up.")
-    torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = torch default.")
+    torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = the CPUs Ray gives it, or every core if none.")
 
     # --- GPU lifecycle ---
     idle_timeout_s: float = Field(600.0, gt=0, description="A model idle this long is unloaded (scaled to zero).")

@@ -58,7 +58,9 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
         "name": LIFECYCLE_APP,
         "route_prefix": "/lc",
         # Random weights for the 1.7B slot: deterministic junk, for parity with a direct call.
+        # torch_threads 0: threads follow the CPUs the replica is given (here every core).
         "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False,
+                 "torch_threads": 0,
                  "model_1_7b_source": tiny["asr-random"],
                  # long audio comes back whole from several pieces; tiny queues show backpressure
                  "asr_piece_seconds": 8, "align_piece_seconds": 8,
