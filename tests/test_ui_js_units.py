@@ -23,10 +23,14 @@ EXPECTED_PASSES = {
     "format.test.mjs": 14,
     "gpu-panel.test.mjs": 23,
     "i18n.test.mjs": 17,
+    "language-picker.test.mjs": 22,
     "perf-panel.test.mjs": 11,
+    "recorder.test.mjs": 8,
+    "result.test.mjs": 11,
     "settings.test.mjs": 7,
     "streaming.test.mjs": 20,
     "subtitles.test.mjs": 20,
+    "timestamps.test.mjs": 23,
     "toast.test.mjs": 10,
 }
 

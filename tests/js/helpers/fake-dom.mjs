@@ -224,6 +224,8 @@ export class FakeElement {
   // ----- tree -----
   get children() { return this.childNodes.filter((n) => n.nodeType === 1); }
 
+  get firstChild() { return this.childNodes[0] || null; }
+
   get firstElementChild() { return this.children[0] || null; }
 
   get lastElementChild() { const c = this.children; return c[c.length - 1] || null; }

@@ -1,0 +1,175 @@
+// result.js on the real page markup: empty/pending/live/done states, badges, copy (clipboard and
+// fallback), downloads with file names, and the timestamp view appearing with word times.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { installDom, loadIndexPage } from './helpers/fake-dom.mjs';
+import { installFetch, flush } from './helpers/net.mjs';
+import { installClock } from './helpers/clock.mjs';
+
+const env = installDom({ languages: ['en'] });
+installFetch();
+const { initI18n } = await import('../../ui/js/i18n.js');
+await initI18n();
+const { ResultView } = await import('../../ui/js/result.js');
+
+const $ = (id) => env.document.getElementById(id);
+const LANGS = [{ code: 'de', name: 'German', native_name: 'Deutsch', group: 'common' }];
+let view;
+let els;
+let events;
+let clock;
+
+test.beforeEach(async () => {
+  clock = installClock();
+  await loadIndexPage(env.document);
+  const d = env.document;
+  els = {
+    card: $('result-card'), empty: $('result-empty'), pending: $('result-pending'), pendingLabel: $('pending-label'), pendingTimer: $('pending-timer'),
+    pendingNote: $('pending-note'), transcriptWrap: $('transcript-wrap'), transcript: $('transcript'), stable: $('t-stable'), unstable: $('t-unstable'),
+    actions: $('result-actions'), live: $('badge-live'), badgeLang: $('badge-lang'), badgeLangText: $('badge-lang-text'), badgeModel: $('badge-model'),
+    copy: $('copy-btn'), exportButtons: d.querySelectorAll('[data-export]'),
+    ts: {
+      section: $('ts-section'), canvas: $('ts-canvas'), audio: $('ts-audio'), play: $('ts-play'), time: $('ts-time'), count: $('ts-count'),
+      words: $('ts-words'), tableWrap: $('ts-table-wrap'), tbody: d.querySelector('#ts-table tbody'), zoomIn: $('ts-zoom-in'), zoomOut: $('ts-zoom-out'),
+      zoomFit: $('ts-zoom-fit'), scroll: $('ts-scroll'), viewWords: $('ts-view-words'), viewTable: $('ts-view-table'),
+    },
+  };
+  events = [];
+  view = new ResultView(els, {
+    onCopied: () => events.push('copied'), onCopyFailed: () => events.push('copyFailed'),
+    findLanguage: (name) => LANGS.find((l) => l.name === name || l.code === name) || null,
+  });
+});
+test.afterEach(() => clock.uninstall());
+
+const shown = () => ['empty', 'pending', 'transcriptWrap', 'actions', 'live'].filter((k) => !els[k].hidden);
+
+test('empty state shows only the placeholder and no badges', () => {
+  view.showEmpty();
+  assert.equal(els.card.dataset.state, 'empty');
+  assert.deepEqual(shown(), ['empty']);
+  assert.ok(els.badgeLang.hidden && els.badgeModel.hidden);
+});
+
+test('pending shows the translated label and an elapsed stopwatch', () => {
+  view.showPending('stream.connecting', performance.now());
+  assert.deepEqual(shown(), ['pending']);
+  assert.equal(els.pendingLabel.textContent, 'Connecting to the stream…');
+  assert.equal(els.pendingLabel.dataset.i18n, 'stream.connecting');
+  assert.equal(els.pendingTimer.textContent, '00:00.0');
+  clock.tick(2500);
+  assert.equal(els.pendingTimer.textContent, '00:02.5');
+  view.setPendingNote('Loading the model');
+  assert.equal(els.pendingNote.textContent, 'Loading the model');
+  view.showEmpty();
+  clock.tick(1000);
+  assert.equal(els.pendingTimer.textContent, '00:02.5', 'the timer stopped');
+});
+
+test('live text shows stable and unstable parts, with a placeholder when silent', () => {
+  view.showLive('', '');
+  assert.equal(els.card.dataset.state, 'live');
+  assert.deepEqual(shown(), ['transcriptWrap', 'live']);
+  assert.equal(els.unstable.dataset.placeholder, 'Listening…');
+  els.transcript.scrollHeight = 500;
+  els.transcript.clientHeight = 100;
+  view.showLive('Hello wor', 'ld');
+  assert.equal(els.stable.textContent, 'Hello wor');
+  assert.equal(els.unstable.textContent, 'ld');
+  assert.equal(els.unstable.dataset.placeholder, '');
+  assert.equal(els.transcript.scrollTop, 500, 'follows the newest text');
+});
+
+test('a final result shows text, language and model badges, and actions', () => {
+  view.showResult({ text: 'Guten Tag', language: 'German', model: 'qwen3-asr-1.7b', dtype: 'bfloat16' }, { name: 'talk.mp3' });
+  assert.equal(els.card.dataset.state, 'done');
+  assert.deepEqual(shown(), ['transcriptWrap', 'actions']);
+  assert.equal(els.stable.textContent, 'Guten Tag');
+  assert.equal(els.unstable.textContent, '');
+  assert.equal(els.transcript.lang, 'de');
+  assert.ok(!els.badgeLang.hidden);
+  assert.equal(els.badgeLangText.textContent, 'German');
+  assert.equal(els.badgeLang.title, 'Detected language');
+  assert.equal(els.badgeModel.textContent, 'Qwen3-ASR 1.7B · bfloat16');
+  assert.ok(els.ts.section.hidden, 'no word times, no timestamp view');
+});
+
+test('an unknown language name is shown as the server sent it, without a lang tag', () => {
+  view.showResult({ text: 'x', language: 'Klingon', model: 'qwen3-asr-0.6b' });
+  assert.equal(els.badgeLangText.textContent, 'Klingon');
+  assert.equal(els.transcript.lang, '');
+  assert.equal(els.badgeModel.textContent, 'Qwen3-ASR 0.6B');
+  view.showResult({ text: 'x' });
+  assert.ok(els.badgeLang.hidden && els.badgeModel.hidden);
+});
+
+test('word timestamps open the timestamp view; a new pending state clears it', () => {
+  view.showResult({ text: 'a b', duration_seconds: 2, timestamps: [{ text: 'a', start: 0, end: 0.5 }, { text: 'b', start: 1, end: 1.5 }] }, { audioUrl: 'blob:x' });
+  assert.ok(!els.ts.section.hidden);
+  assert.equal(els.ts.words.querySelectorAll('.word').length, 2);
+  assert.equal(els.ts.audio.src, 'blob:x');
+  view.showPending();
+  assert.ok(els.ts.section.hidden);
+});
+
+test('copy uses the clipboard, flips the label to "Copied" and back', async () => {
+  const written = [];
+  globalThis.navigator.clipboard = { writeText: async (t) => { written.push(t); } };
+  view.showResult({ text: 'copy me' });
+  els.copy.click();
+  await flush();
+  assert.deepEqual(written, ['copy me']);
+  assert.deepEqual(events, ['copied']);
+  assert.equal(els.copy.querySelector('span').textContent, 'Copied');
+  assert.equal(els.copy.querySelector('use').getAttribute('href'), '#i-check');
+  clock.tick(1600);
+  assert.equal(els.copy.querySelector('span').textContent, 'Copy');
+  assert.equal(els.copy.querySelector('use').getAttribute('href'), '#i-copy');
+  delete globalThis.navigator.clipboard;
+});
+
+test('without a clipboard API copy falls back to execCommand, and reports failure', async () => {
+  view.showResult({ text: 'old way' });
+  await view.copy();
+  assert.deepEqual(env.document.execCommands, ['copy']);
+  assert.deepEqual(events, ['copied']);
+  assert.equal(env.document.body.querySelectorAll('textarea[readonly]').length, 0, 'helper textarea removed');
+  env.document.execCommandResult = false;
+  await view.copy();
+  assert.deepEqual(events, ['copied', 'copyFailed']);
+  env.document.execCommandResult = true;
+});
+
+test('downloads are named after the source file and typed per format', () => {
+  view.showResult({ text: 'Hello.', duration_seconds: 1 }, { name: 'meeting notes.mp3' });
+  const clicked = [];
+  const orig = env.document.createElement.bind(env.document);
+  env.document.createElement = (tag) => { const el = orig(tag); if (tag === 'a') el.addEventListener('click', () => clicked.push(el)); return el; };
+  for (const b of els.exportButtons) b.click();
+  env.document.createElement = orig;
+  assert.deepEqual(clicked.map((a) => a.download).sort(), ['meeting notes.json', 'meeting notes.srt', 'meeting notes.txt', 'meeting notes.vtt']);
+  const blobs = env.urls.created.map((u) => u.blob.type).sort();
+  assert.deepEqual(blobs, ['application/json;charset=utf-8', 'application/x-subrip;charset=utf-8', 'text/plain;charset=utf-8', 'text/vtt;charset=utf-8']);
+  assert.ok(clicked.every((a) => !a.isConnected), 'anchors removed after the click');
+  const before = env.urls.revoked.length;
+  clock.tick(4000);
+  assert.equal(env.urls.revoked.length - before, 4, 'object URLs released');
+});
+
+test('downloading without a result or for an unknown format does nothing', () => {
+  const n = env.urls.created.length;
+  view.download('txt');
+  view.showResult({ text: 'x' });
+  view.download('docx');
+  assert.equal(env.urls.created.length, n);
+});
+
+test('relabel re-translates the pending label', async () => {
+  view.showPending('action.working');
+  const { setUiLanguage } = await import('../../ui/js/i18n.js');
+  await setUiLanguage('ja');
+  view.relabel();
+  assert.notEqual(els.pendingLabel.textContent, 'action.working');
+  assert.equal(els.pendingLabel.dataset.i18n, 'action.working');
+  await setUiLanguage('en');
+});
