@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import io
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -218,7 +219,9 @@ def main() -> None:
     long = long_clip(clip, args.long_seconds) if args.long_seconds > 0 else np.zeros(0, np.float32)
     threads = len(os.sched_getaffinity(0))
     model_path = test_stack.tiny_args(tiny)["model_1_7b_source"]
-    direct = direct_figures(model_path, clip, long, args.runs, args.concurrency, threads)
+    # In a process of its own: the long clip's memory must be gone before the service starts.
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        direct = pool.submit(direct_figures, model_path, clip, long, args.runs, args.concurrency, threads).result()
 
     import ray
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -133,7 +134,8 @@ class ModelReplica:
 
         self.torch_threads = torch_thread_count(torch_threads)
         torch.set_num_threads(self.torch_threads)
-        self.engine = self.engine_class(LoadOptions(**options))
+        # Loading can take minutes on real weights: off the event loop, so heartbeats go on meanwhile.
+        self.engine = await asyncio.to_thread(self.engine_class, LoadOptions(**options))
         self.batch_config: dict = {}
         self.lifecycle.mark_loaded()
         await self.record_autoscaling_stats()  # the registry knows the load at once, not a beat later

@@ -61,6 +61,8 @@ class ModelRegistry:
     def heartbeat(self, model_id: str, replica_id: str, info: dict) -> bool:
         """Stores a replica's report; answers whether it should release itself."""
         now = time.time()
+        if replica_id not in self._replicas.get(model_id, {}):
+            self._unforget(model_id, replica_id)
         known = self._replicas.setdefault(model_id, {}).get(replica_id, {"replica_id": replica_id})
         known.update(info, reported_at=now)
         self._replicas[model_id][replica_id] = known
@@ -72,6 +74,13 @@ class ModelRegistry:
 
     def _remember(self, model_id: str, record: dict) -> None:
         self._history.setdefault(model_id, deque(maxlen=HISTORY_PER_MODEL)).append(record)
+
+    def _unforget(self, model_id: str, replica_id: str) -> None:
+        """A replica taken for lost reports again (it was only busy): it is alive after all."""
+        history = self._history.get(model_id)
+        if history:
+            kept = [r for r in history if not (r.get("replica_id") == replica_id and r.get("exit_reason") == "lost")]
+            self._history[model_id] = deque(kept, maxlen=HISTORY_PER_MODEL)
 
     def _drop_stale(self, now: float) -> None:
         for model_id, by_id in self._replicas.items():

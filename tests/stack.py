@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from deployments.protocol import ASR_0_6B, ASR_1_7B
+from deployments.tiny import SCRIPTED_SLOTS, scripted_text
 from serve_app import deploy_config
 from serve_app.launcher import FAST_METRICS_ENV
 
@@ -30,10 +32,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def expected_text(model: str, language: str | None = None, context: str = "") -> str:
+    """What the scripted checkpoint in `model`'s slot says (canonical language name, or None = auto)."""
+    return scripted_text(SCRIPTED_SLOTS[model], language, context)
+
+
 def tiny_args(tiny: dict[str, str]) -> dict:
+    # Each slot says its own sentence: a request routed to the wrong model gives the other's words.
     return {
-        "model_1_7b_source": tiny["asr-scripted"],
-        "model_0_6b_source": tiny["asr-scripted"],
+        "model_1_7b_source": tiny[SCRIPTED_SLOTS[ASR_1_7B]],
+        "model_0_6b_source": tiny[SCRIPTED_SLOTS[ASR_0_6B]],
         "aligner_source": tiny["aligner"],
         "device": "cpu",
         "dtype": "float32",

@@ -7,7 +7,10 @@ import concurrent.futures
 import httpx
 import pytest
 
-SCRIPTED = "hello world"
+from tests.stack import expected_text
+
+LARGE, SMALL = "qwen3-asr-1.7b", "qwen3-asr-0.6b"
+SCRIPTED = expected_text(LARGE)  # the default model's sentence
 
 
 def post_audio(stack, path, timeout=120, **form):
@@ -30,10 +33,17 @@ def test_health_reports_models_and_gpu(stack):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["version"]
-    assert "model_loaded" in body and isinstance(body["model_loaded"], bool)
     assert set(body["models"]) == {"qwen3-asr-1.7b", "qwen3-asr-0.6b", "qwen3-forced-aligner-0.6b"}
+    assert body["model_loaded"] == any(m["state"] == "loaded" for m in body["models"].values())
     assert body["gpu"]["available"] is False and body["gpu"]["reason"]
     assert set(body["queue"]) == {"in_flight", "waiting"}
+
+
+def test_health_model_loaded_follows_a_transcription(stack, audio):
+    assert post_audio(stack, audio["speech_en"], model=LARGE).status_code == 200
+    body = httpx.get(stack.url("/health"), timeout=30).json()
+    assert body["model_loaded"] is True
+    assert body["models"][LARGE] == {"state": "loaded", "replicas": 1}
 
 
 def test_status_is_complete(stack):
@@ -66,9 +76,20 @@ def test_auto_language_reports_detected_language(stack, audio):
 
 
 @pytest.mark.parametrize("code,name", [("en", "English"), ("zh", "Chinese"), ("ja", "Japanese")])
-def test_forced_languages_are_reported_back(stack, audio, code, name):
-    body = post_audio(stack, audio[f"speech_{code}"], language=code).json()
-    assert body["language"] == name and body["text"] == SCRIPTED
+@pytest.mark.parametrize("model", [LARGE, SMALL])
+def test_forced_languages_reach_the_model(stack, audio, code, name, model):
+    body = post_audio(stack, audio[f"speech_{code}"], language=code, model=model).json()
+    assert body["language"] == name
+    assert body["text"] == expected_text(model, name), "the forced language did not reach the model"
+
+
+def test_context_reaches_the_model(stack, audio):
+    plain = post_audio(stack, audio["speech_en"], language="en").json()
+    biased = post_audio(stack, audio["speech_en"], language="en", context="Qwen3-ASR, Ray Serve").json()
+    assert plain["text"] == expected_text(LARGE, "English")
+    assert biased["text"] == expected_text(LARGE, "English", context="Qwen3-ASR, Ray Serve")
+    forced = post_audio(stack, audio["speech_zh"], language="zh", model=SMALL, context="阿里巴巴").json()
+    assert forced["text"] == expected_text(SMALL, "Chinese", context="阿里巴巴")
 
 
 def test_language_names_are_accepted_case_insensitively(stack, audio):
@@ -91,7 +112,8 @@ def test_timestamps_from_the_aligner(stack, audio):
 @pytest.mark.parametrize("model", ["qwen3-asr-1.7b", "qwen3-asr-0.6b"])
 def test_both_models(stack, audio, model):
     body = post_audio(stack, audio["speech_en"], model=model).json()
-    assert body["model"] == model and body["text"] == SCRIPTED
+    assert body["model"] == model
+    assert body["text"] == expected_text(model), "the request was served by the other model's replica"
 
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "mp3", "ogg", "opus", "m4a", "webm"])
@@ -179,7 +201,9 @@ def test_languages_endpoint(stack):
 
 
 def test_docs_and_openapi(stack):
-    assert httpx.get(stack.url("/docs"), timeout=30).status_code == 200
+    docs = httpx.get(stack.url("/docs"), timeout=30)
+    assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+    assert "swagger-ui" in docs.text.lower() and "/openapi.json" in docs.text
     spec = httpx.get(stack.url("/openapi.json"), timeout=30).json()
     for path in ("/health", "/api/status", "/api/transcribe", "/api/languages", "/api/gpu-offload"):
         assert path in spec["paths"]

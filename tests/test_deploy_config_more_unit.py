@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from deployments.tiny import SCRIPTED_SLOTS
 from serve_app import builder, deploy_config
 from serve_app.settings import Settings
 
@@ -171,8 +172,10 @@ def test_deploy_refuses_an_invalid_config_before_deploying(fake_serve, monkeypat
 def test_demo_settings_point_at_the_tiny_checkpoints_on_the_cpu(tmp_path):
     demo = builder.demo_settings(Settings(tiny_models_dir=str(tmp_path / "tiny"), max_new_tokens=512,
                                           device="cuda", dtype="bfloat16", idle_timeout_s=9))
-    assert demo.model_1_7b_source == demo.model_0_6b_source == str(tmp_path / "tiny" / "asr-scripted")
-    assert demo.aligner_source == str(tmp_path / "tiny" / "aligner")
+    # Each slot gets its own scripted checkpoint, so the demo shows which model answered.
+    assert demo.model_1_7b_source == str(tmp_path / "tiny" / SCRIPTED_SLOTS["qwen3-asr-1.7b"])
+    assert demo.model_0_6b_source == str(tmp_path / "tiny" / SCRIPTED_SLOTS["qwen3-asr-0.6b"])
+    assert Path(demo.aligner_source).parent == tmp_path / "tiny"
     assert (demo.device, demo.dtype, demo.max_new_tokens) == ("cpu", "float32", 16)
     assert demo.idle_timeout_s == 9  # everything else is kept
 

@@ -14,8 +14,7 @@ import time
 
 import httpx
 
-from deployments.tiny import SCRIPTED_TEXT
-from tests.stack import LIFECYCLE_APP, LIFECYCLE_IDLE_S, MAIN_APP
+from tests.stack import LIFECYCLE_APP, LIFECYCLE_IDLE_S, MAIN_APP, expected_text
 
 ASR_LARGE, ASR_SMALL, ALIGNER = "qwen3-asr-1.7b", "qwen3-asr-0.6b", "qwen3-forced-aligner-0.6b"
 # Clocks of the ingress, the registry and the replicas are one host's clock here; this only
@@ -33,6 +32,10 @@ def history(stack, app, model):
 
 def exited(records):
     return [r for r in records if r["exited_at"]]
+
+
+def alive(records):
+    return [r for r in records if not r["exited_at"] and not r["exit_reason"]]
 
 
 def transcribe(stack, audio, app, model=ASR_SMALL, **form):
@@ -75,8 +78,9 @@ def test_lazy_load_then_idle_unload_after_the_timeout_and_not_before(stack, audi
     warm = transcribe(stack, audio, LIFECYCLE_APP)
     assert float(warm.headers["X-Time-Load"]) == 0.0
     last_request_done = time.time()
-    live = [r for r in history(stack, LIFECYCLE_APP, ASR_SMALL) if not r["exited_at"]]
-    assert len(live) == 1
+    records = history(stack, LIFECYCLE_APP, ASR_SMALL)
+    live = [r for r in records if not r["exited_at"] and not r["exit_reason"]]
+    assert len(live) == 1, records
     replica = live[0]["replica_id"]
 
     gone = wait_for(lambda: [r for r in exited(history(stack, LIFECYCLE_APP, ASR_SMALL))
@@ -112,7 +116,7 @@ def test_release_answers_when_the_replica_has_exited_and_the_model_reloads(stack
 
 def test_a_request_during_a_release_is_served_by_a_new_replica(stack, audio):
     transcribe(stack, audio, LIFECYCLE_APP, model=ASR_LARGE)
-    old = [r["replica_id"] for r in history(stack, LIFECYCLE_APP, ASR_LARGE) if not r["exited_at"]]
+    old = [r["replica_id"] for r in alive(history(stack, LIFECYCLE_APP, ASR_LARGE))]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         release = pool.submit(offload, stack, LIFECYCLE_APP, [ASR_LARGE])
         time.sleep(0.2)
@@ -136,7 +140,7 @@ def test_offload_everything_and_unknown_model(stack):
 
 def test_switch_policy_off_keeps_the_other_model(stack, audio):
     transcribe(stack, audio, LIFECYCLE_APP, model=ASR_SMALL)
-    small = [r["replica_id"] for r in history(stack, LIFECYCLE_APP, ASR_SMALL) if not r["exited_at"]]
+    small = [r["replica_id"] for r in alive(history(stack, LIFECYCLE_APP, ASR_SMALL))]
     transcribe(stack, audio, LIFECYCLE_APP, model=ASR_LARGE)
     records = [r for r in history(stack, LIFECYCLE_APP, ASR_SMALL) if r["replica_id"] in small]
     # Alive, or unloaded by its own idle timeout: never released for the other model.
@@ -145,7 +149,7 @@ def test_switch_policy_off_keeps_the_other_model(stack, audio):
 
 def test_switch_policy_on_the_other_model_exits_before_the_new_one_is_constructed(stack, audio):
     transcribe(stack, audio, MAIN_APP, model=ASR_SMALL)
-    small_replica = [r for r in history(stack, MAIN_APP, ASR_SMALL) if not r["exited_at"]]
+    small_replica = alive(history(stack, MAIN_APP, ASR_SMALL))
     assert small_replica, "the small model should be loaded"
     transcribe(stack, audio, MAIN_APP, model=ASR_LARGE)
     small = [r for r in history(stack, MAIN_APP, ASR_SMALL) if r["replica_id"] == small_replica[0]["replica_id"]]
@@ -162,7 +166,7 @@ def test_gpu_offload_then_transcribe_reloads(stack, audio):
     state = response.json()["models"][ASR_LARGE]["state"]
     assert (response.status_code, state) in ((200, "not_loaded"), (202, "releasing"))
     again = transcribe(stack, audio, MAIN_APP, model=ASR_LARGE)
-    assert again.json()["text"] == SCRIPTED_TEXT
+    assert again.json()["text"] == expected_text(ASR_LARGE)
     assert float(again.headers["X-Time-Load"]) > 0
 
 
@@ -175,7 +179,7 @@ def test_cpu_replicas_use_the_cores_they_are_given(stack, audio):
 def test_dtype_reload_is_reported(stack, audio):
     body = transcribe(stack, audio, LIFECYCLE_APP, model=ASR_SMALL, dtype="bfloat16").json()
     assert body["dtype"] == "bfloat16"
-    assert body["text"] == SCRIPTED_TEXT
+    assert body["text"] == expected_text(ASR_SMALL)
     status = wait_for(lambda: models(stack, LIFECYCLE_APP)[ASR_SMALL]["dtype"] == "bfloat16", 10)
     assert status
     # no dtype asked: the loaded one is used as is

@@ -11,10 +11,20 @@ from types import SimpleNamespace
 import pytest
 
 from deployments import lifecycle as replica_lifecycle
-from deployments.lifecycle import IDLE_METRIC, RELEASE_METRIC, ReplicaLifecycle, torch_thread_count
+from deployments.lifecycle import (
+    IDLE_METRIC,
+    RELEASE_METRIC,
+    ReplicaLifecycle,
+    torch_thread_count,
+)
 from deployments.registry import HISTORY_PER_MODEL, STALE_AFTER_S, ModelRegistry
 from serve_app.services.lifecycle import DEPLOYMENT_NAMES, LifecycleService
-from serve_app.services.model_view import ModelView, Picture, ReplicaCounts, counts_from_status
+from serve_app.services.model_view import (
+    ModelView,
+    Picture,
+    ReplicaCounts,
+    counts_from_status,
+)
 
 Registry = ModelRegistry.func_or_class
 LARGE, SMALL, ALIGNER = "qwen3-asr-1.7b", "qwen3-asr-0.6b", "qwen3-forced-aligner-0.6b"
@@ -180,6 +190,16 @@ def test_registry_moves_silent_replicas_to_history_as_lost():
     assert snapshot["replicas"]["m"] == []
     assert snapshot["history"]["m"][0]["exit_reason"] == "lost"
     assert snapshot["history"]["m"][0]["exited_at"] is None
+
+
+def test_registry_takes_back_a_lost_verdict_when_the_replica_reports_again():
+    registry = Registry()
+    registry.replica_started("m", "r1", {"started_at": 1.0})
+    registry._replicas["m"]["r1"]["reported_at"] -= STALE_AFTER_S + 1  # e.g. a long, blocking model load
+    assert registry.snapshot()["history"]["m"][0]["exit_reason"] == "lost"
+    registry.heartbeat("m", "r1", {"loaded_at": 30.0})
+    snapshot = registry.snapshot()
+    assert snapshot["history"]["m"] == [] and snapshot["replicas"]["m"][0]["loaded_at"] == 30.0
 
 
 # ---- one replica's accounting ----------------------------------------------------------------------

@@ -9,7 +9,12 @@ import httpx
 import pytest
 from fastmcp.exceptions import ToolError
 
-from serve_app.mcp_backend import USER_AGENT, ServiceClient, ServiceError, error_from_response
+from serve_app.mcp_backend import (
+    USER_AGENT,
+    ServiceClient,
+    ServiceError,
+    error_from_response,
+)
 
 
 class FakeApi:

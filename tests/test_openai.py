@@ -12,15 +12,15 @@ import openai
 import pytest
 import soundfile as sf
 from openai import OpenAI
-from ray import serve
 
 from deployments.protocol import ASR_MODELS
 from serve_app.errors import ApiError
 from serve_app.services.transcription import PieceText
 from tests.audio_fixtures import long_speech as make_long_speech
-from tests.stack import LIFECYCLE_APP, MAIN_APP, free_port
+from tests.stack import LIFECYCLE_APP, expected_text, free_port
 
-SCRIPTED = "hello world"
+LARGE, SMALL = "qwen3-asr-1.7b", "qwen3-asr-0.6b"
+SCRIPTED = expected_text(LARGE)  # the default model's sentence
 CUE_TIME = r"(\d{2}):(\d{2}):(\d{2})[,.](\d{3})"
 
 
@@ -74,11 +74,6 @@ def assert_cues_inside(cues, duration):
         assert 0 <= start <= end <= duration + 1e-3, (start, end, duration)
     for (_, end, _), (start, _, _) in zip(cues, cues[1:]):
         assert end <= start
-
-
-def recent_requests(model: str = "qwen3-asr-1.7b", app: str = MAIN_APP) -> list[dict]:
-    name = {"qwen3-asr-1.7b": "Qwen3ASR-1.7B", "qwen3-asr-0.6b": "Qwen3ASR-0.6B"}[model]
-    return serve.get_deployment_handle(name, app_name=app).recent_requests.remote().result(timeout_s=60)
 
 
 def long_speech(audio, tmp_path, seconds_at_least: float):
@@ -188,7 +183,19 @@ def test_word_times_for_an_untimable_language_are_refused(client, audio):
 ])
 def test_language_codes(client, audio, language, name):
     result = transcribe(client, audio["speech_en"], language=language, response_format="verbose_json")
-    assert result.language == name and result.text == SCRIPTED
+    assert result.language == name
+    assert result.text == expected_text(LARGE, name.capitalize()), "the forced language did not reach the model"
+
+
+@pytest.mark.parametrize("model", [LARGE, SMALL])
+def test_openai_route_gives_the_rest_routes_text(client, stack, audio, model):
+    for language, name in ((None, None), ("zh", "Chinese"), ("ja", "Japanese")):
+        extra = {"language": language} if language else {}
+        via_openai = transcribe(client, audio["speech_en"], model=model, **extra).text
+        with open(audio["speech_en"], "rb") as handle:
+            via_rest = httpx.post(stack.url("/api/transcribe"), files={"file": ("a.wav", handle)},
+                                  data={"model": model, "language": language or "auto"}, timeout=120).json()["text"]
+        assert via_openai == via_rest == expected_text(model, name)
 
 
 def test_language_is_detected_when_omitted(client, audio):
@@ -197,16 +204,16 @@ def test_language_is_detected_when_omitted(client, audio):
 
 def test_prompt_reaches_the_model(client, audio):
     prompt = f"Qwen3-ASR, Ray Serve, {uuid.uuid4().hex}"
-    assert transcribe(client, audio["speech_en"], language="ja", prompt=prompt).text == SCRIPTED
-    seen = [r for r in recent_requests("qwen3-asr-1.7b") if r["context"] == prompt]
-    assert seen and seen[-1]["language"] == "Japanese"
+    # The scripted model adds words when a context reaches it, on top of the forced language's text.
+    assert transcribe(client, audio["speech_en"], language="ja", prompt=prompt).text == expected_text(
+        LARGE, "Japanese", context=prompt)
+    assert transcribe(client, audio["speech_en"], model=SMALL, prompt=prompt).text == expected_text(
+        SMALL, context=prompt)
 
 
 def test_whisper_1_and_unknown_names_use_the_default_model(client, audio):
     for name in ("whisper-1", "gpt-4o-transcribe"):
-        prompt = f"{name} {uuid.uuid4().hex}"
-        assert transcribe(client, audio["speech_en"], model=name, prompt=prompt).text == SCRIPTED
-        assert any(r["context"] == prompt for r in recent_requests("qwen3-asr-1.7b"))  # the default model
+        assert transcribe(client, audio["speech_en"], model=name).text == expected_text(LARGE)
 
 
 def test_temperature_is_accepted_and_checked(client, audio):
@@ -318,12 +325,13 @@ def test_long_file_streams_one_delta_per_piece(stack, audio, tmp_path):
 
 
 # ---- same text as the REST API --------------------------------------------------------------
-@pytest.mark.parametrize("fixture,language", [("speech_en", "en"), ("speech_zh", ""), ("en_m4a", "ja")])
-def test_same_text_as_the_rest_api(client, stack, audio, fixture, language):
+@pytest.mark.parametrize("fixture,language,name", [("speech_en", "en", "English"), ("speech_zh", "", None),
+                                                   ("en_m4a", "ja", "Japanese")])
+def test_same_text_as_the_rest_api(client, stack, audio, fixture, language, name):
     with open(audio[fixture], "rb") as handle:
         rest = httpx.post(stack.url("/api/transcribe"), files={"file": (audio[fixture].name, handle)},
                           data={"language": language or "auto"}, timeout=120).json()
-    assert transcribe(client, audio[fixture], language=language).text == rest["text"]
+    assert transcribe(client, audio[fixture], language=language).text == rest["text"] == expected_text(LARGE, name)
 
 
 # ---- streaming helper (no stack) ------------------------------------------------------------

@@ -10,7 +10,12 @@ from pydantic import ValidationError
 
 from serve_app import stream_protocol as sp
 from serve_app.errors import error_body
-from serve_app.protocol import ERROR_RESPONSES, ErrorResponse, OffloadRequest, TranscriptionResponse
+from serve_app.protocol import (
+    ERROR_RESPONSES,
+    ErrorResponse,
+    OffloadRequest,
+    TranscriptionResponse,
+)
 from serve_app.stream_protocol import (
     ErrorMessage,
     FinalMessage,

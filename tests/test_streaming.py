@@ -17,9 +17,10 @@ from serve_app import deploy_config
 from serve_app.services.streaming import StreamConfig, session_limit
 from serve_app.settings import Settings
 from tests.audio_fixtures import load_16k
-from tests.stack import LIFECYCLE_APP, MAIN_APP
+from tests.stack import LIFECYCLE_APP, MAIN_APP, expected_text
 
-SCRIPTED = "hello world"
+SMALL = "qwen3-asr-0.6b"
+SCRIPTED = expected_text("qwen3-asr-1.7b")  # the main app's default model
 SR = 16_000
 STREAM = "/api/transcribe/stream"
 
@@ -141,6 +142,17 @@ async def test_final_equals_offline_transcript_on_random_weights(stack, audio):
         assert_stable_prefix(messages, final)
 
 
+async def test_final_has_the_models_words_for_the_language_and_context(stack, audio):
+    """The small model says other words than the default one, per forced language, plus the context's."""
+    samples = load_16k(audio["speech_zh"])
+    for language, name, context in ((None, None, ""), ("zh", "Chinese", ""), ("ja", "Japanese", "Qwen, Ray")):
+        start = {"model": SMALL, **({"language": language} if language else {}), **({"context": context} if context else {})}
+        _, final, _ = await stream(ws_url(stack, LIFECYCLE_APP), samples, speed=8.0, **start)
+        assert final["text"] == expected_text(SMALL, name, context), (language, context)
+        form = {"model": SMALL, "language": language or "auto", **({"context": context} if context else {})}
+        assert final["text"] == offline(stack, audio["speech_zh"], app=LIFECYCLE_APP, **form)["text"]
+
+
 async def test_s16le_at_the_files_own_rate_is_resampled(stack, audio):
     import soundfile as sf
 
@@ -181,7 +193,7 @@ async def test_cold_model_sends_loading_then_ready(stack, audio):
         await ws.send(json.dumps({"type": "stop"}))
         messages = await read_until_closed(ws)
     final = [m for m in messages if m["type"] == "final"][0]
-    assert final["text"] == SCRIPTED and final["load_time_seconds"] > 0
+    assert final["text"] == expected_text(SMALL) and final["load_time_seconds"] > 0
 
 
 # ---------------------------------------------------------------------- protocol errors
