@@ -221,9 +221,13 @@ def test_timestamps_are_visualised_and_playable(transcribed):
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
     assert painted > 1000
-    # click a word: it becomes the karaoke highlight and exactly its span plays
+    # click a word: it becomes the karaoke highlight and exactly its span plays. A short span can be
+    # over before the next read, so the word's class changes are recorded as they happen.
+    page.evaluate("""() => { const w = document.querySelector('#ts-words .word'); window.__wordClasses = [];
+        new MutationObserver(() => window.__wordClasses.push(w.className))
+            .observe(w, {attributes: true, attributeFilter: ['class']}); }""")
     words.first.click()
-    assert "is-active" in (words.first.get_attribute("class") or "")
+    page.wait_for_function("window.__wordClasses.some((c) => c.split(' ').includes('is-active'))", timeout=15_000)
     page.wait_for_function("document.getElementById('ts-audio').currentTime > 0", timeout=15_000)
     page.wait_for_function("document.getElementById('ts-audio').paused", timeout=30_000)
     end = float(page.get_attribute("#ts-words .word >> nth=0", "title").split("–")[1].split()[0])
