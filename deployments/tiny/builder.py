@@ -9,6 +9,8 @@ All of them share one architecture family and one tokenizer (tokenizer.py):
 - ``asr-random``: seeded random weights; deterministic junk text, for parity tests. It never
   stops by itself, so it always runs ``max_new_tokens`` steps.
 - ``aligner``: a seeded random Qwen3-ForcedAligner (the same classes, ``classify_num`` outputs).
+- ``aligner-scripted``: a scripted ForcedAligner (aligner.py) whose word times follow the speech:
+  they start after the leading silence and move with it. Stored in float32.
 
 Every checkpoint is built in a scratch folder, loaded back through `qwen-asr` and checked, then
 moved into place with a marker file written last (see ``build``).
@@ -31,10 +33,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import scripted, texts
+from . import aligner, scripted, texts
 from . import tokenizer as tok
 from .texts import (
     ALIGNER,
+    ALIGNER_SCRIPTED,
     ASR_RANDOM,
     ASR_SCRIPTED,
     ASR_SCRIPTED_LARGE,
@@ -42,10 +45,10 @@ from .texts import (
     SCRIPTED_LANGUAGE,
 )
 
-BUILD_VERSION: Final = 2
+BUILD_VERSION: Final = 3
 MARKER_FILE: Final = "tiny_checkpoint.json"
 SCRIPTED_ASR: Final = (ASR_SCRIPTED_LARGE, ASR_SCRIPTED_SMALL, ASR_SCRIPTED)
-MODEL_NAMES: Final = (*SCRIPTED_ASR, ASR_RANDOM, ALIGNER)
+MODEL_NAMES: Final = (*SCRIPTED_ASR, ASR_RANDOM, ALIGNER, ALIGNER_SCRIPTED)
 
 RANDOM_HIDDEN_SIZE: Final = 16
 STORAGE_DTYPE: Final = torch.bfloat16
@@ -123,11 +126,14 @@ def asr_config(tokenizer, vocab_size: int, hidden_size: int, text_overrides: dic
     return Qwen3ASRConfig(thinker_config=thinker, support_languages=list(SUPPORTED_LANGUAGES))
 
 
-def aligner_config(tokenizer):  # -> Qwen3ASRConfig
+def aligner_config(
+    tokenizer, hidden_size: int = RANDOM_HIDDEN_SIZE, text_overrides: dict | None = None,
+    classify_num: int = CLASSIFY_NUM,
+):  # -> Qwen3ASRConfig
     from qwen_asr.core.transformers_backend import Qwen3ASRConfig
 
-    thinker = _thinker_config(tokenizer, len(tokenizer), RANDOM_HIDDEN_SIZE)
-    thinker |= {"model_type": "qwen3_forced_aligner", "classify_num": CLASSIFY_NUM}
+    thinker = _thinker_config(tokenizer, len(tokenizer), hidden_size, text_overrides)
+    thinker |= {"model_type": "qwen3_forced_aligner", "classify_num": classify_num}
     return Qwen3ASRConfig(
         thinker_config=thinker,
         support_languages=list(ALIGNER_LANGUAGES),
@@ -186,9 +192,9 @@ def plain_text_ids(tokenizer) -> list[int]:
 
 # --- building ----------------------------------------------------------------------------------
 
-def _save(model: nn.Module, processor, dest: Path) -> None:
+def _save(model: nn.Module, processor, dest: Path, dtype: torch.dtype = STORAGE_DTYPE) -> None:
     processor.save_pretrained(str(dest))
-    model.to(STORAGE_DTYPE).save_pretrained(str(dest), safe_serialization=True)
+    model.to(dtype).save_pretrained(str(dest), safe_serialization=True)
 
 
 def _restore_aligner_model_type(dest: Path) -> None:
@@ -226,10 +232,22 @@ def build_aligner(dest: Path) -> None:
     _restore_aligner_model_type(dest)
 
 
+def build_aligner_scripted(dest: Path) -> None:
+    processor = tok.build_processor()
+    config = aligner_config(
+        processor.tokenizer, aligner.HIDDEN_SIZE, aligner.text_config_overrides(), aligner.CLASSIFY_NUM
+    )
+    model = _new_model(config)
+    aligner.apply_aligner_weights(model, processor.tokenizer)
+    _save(model, processor, dest, torch.float32)  # the head's c^2 weights need float32
+    _restore_aligner_model_type(dest)
+
+
 BUILDERS: Final[dict[str, Callable[[Path], None]]] = {
     **{name: (lambda dest, name=name: build_asr_scripted(name, dest)) for name in SCRIPTED_ASR},
     ASR_RANDOM: build_asr_random,
     ALIGNER: build_aligner,
+    ALIGNER_SCRIPTED: build_aligner_scripted,
 }
 
 
@@ -264,10 +282,16 @@ def _check_aligner(path: Path) -> None:
         raise RuntimeError(f"aligner returned {result[0]}")
 
 
+def _check_aligner_scripted(path: Path) -> None:
+    _check_aligner(path)
+    aligner.check_speech_times(str(path))
+
+
 CHECKS: Final[dict[str, Callable[[Path], None]]] = {
     **{name: (lambda path, name=name: _check_asr_scripted(name, path)) for name in SCRIPTED_ASR},
     ASR_RANDOM: _check_asr_random,
     ALIGNER: _check_aligner,
+    ALIGNER_SCRIPTED: _check_aligner_scripted,
 }
 
 
