@@ -49,7 +49,7 @@ def demo_settings(settings: Settings) -> Settings:
     Each ASR slot gets its own scripted checkpoint (deployments.tiny.SCRIPTED_SLOTS), so the
     transcript shows which slot answered, whether a forced language and a context arrived.
     """
-    from deployments.tiny.texts import ALIGNER as TINY_ALIGNER
+    from deployments.tiny.texts import ALIGNER_SCRIPTED as TINY_ALIGNER
     from deployments.tiny.texts import SCRIPTED_SLOTS
 
     tiny = Path(settings.tiny_models_dir).resolve()

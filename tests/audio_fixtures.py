@@ -48,9 +48,13 @@ def build_fixtures(folder: Path) -> dict[str, Path]:
     for code, (voice, text) in PHRASES.items():
         out[f"speech_{code}"] = speak(text, voice, folder / f"speech_{code}.wav")
     english = out["speech_en"]
-    if shutil.which("ffmpeg"):
-        for ext, codec in FORMATS.items():
-            out[f"en_{ext}"] = convert(english, folder / f"speech_en_48k_stereo.{ext}", codec, rate=48000, channels=2)
+    if not shutil.which("ffmpeg"):
+        raise RuntimeError("ffmpeg is not installed: `make test` installs it (apt-get install ffmpeg)")
+    for ext, codec in FORMATS.items():
+        out[f"en_{ext}"] = convert(english, folder / f"speech_en_48k_stereo.{ext}", codec, rate=48000, channels=2)
+    second = np.zeros(16000, np.float32)
+    out["speech_en_padded"] = write_array(folder / "speech_en_padded.wav",
+                                          np.concatenate([second, load_16k(english), second]))
     out["tone"] = write_tone(folder / "tone.wav", seconds=2.0)
     out["silence"] = write_array(folder / "silence.wav", np.zeros(16000 * 2, np.float32))
     out["tiny_clip"] = write_array(folder / "tiny_clip.wav", 0.3 * np.ones(400, np.float32))
@@ -71,6 +75,15 @@ def load_16k(path: Path) -> np.ndarray:
     from serve_app.audio import decode_file
 
     return decode_file(path).samples
+
+
+def voiced_region(samples: np.ndarray, rate: int = 16000, frame_s: float = 0.02) -> tuple[float, float]:
+    """First and last moment of speech: frames whose RMS passes 5% of the loudest frame's."""
+    frame = int(rate * frame_s)
+    count = len(samples) // frame
+    rms = np.sqrt(np.mean(samples[:count * frame].reshape(count, frame) ** 2, axis=1))
+    voiced = np.flatnonzero(rms > 0.05 * rms.max())
+    return voiced[0] * frame_s, (voiced[-1] + 1) * frame_s
 
 
 def long_speech(speech_wav: Path, target: Path, seconds_at_least: float) -> tuple[Path, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from deployments.protocol import ASR_0_6B, ASR_1_7B
-from deployments.tiny import SCRIPTED_SLOTS, scripted_text
+from deployments.tiny import ALIGNER_SCRIPTED, SCRIPTED_SLOTS, scripted_text
 from serve_app import deploy_config
 from serve_app.launcher import FAST_METRICS_ENV
 
@@ -42,7 +42,7 @@ def tiny_args(tiny: dict[str, str]) -> dict:
     return {
         "model_1_7b_source": tiny[SCRIPTED_SLOTS[ASR_1_7B]],
         "model_0_6b_source": tiny[SCRIPTED_SLOTS[ASR_0_6B]],
-        "aligner_source": tiny["aligner"],
+        "aligner_source": tiny[ALIGNER_SCRIPTED],  # word times placed over the speech
         "device": "cpu",
         "dtype": "float32",
         "max_new_tokens": 16,

@@ -7,6 +7,7 @@ import concurrent.futures
 import httpx
 import pytest
 
+from tests.audio_fixtures import load_16k, voiced_region
 from tests.stack import expected_text
 
 LARGE, SMALL = "qwen3-asr-1.7b", "qwen3-asr-0.6b"
@@ -100,13 +101,24 @@ def test_dialect_is_sent_as_its_base_language(stack, audio):
     assert post_audio(stack, audio["speech_zh"], language="zh-sichuan").json()["language"] == "Chinese"
 
 
-def test_timestamps_from_the_aligner(stack, audio):
-    body = post_audio(stack, audio["speech_en"], language="en", return_timestamps="true").json()
+def test_timestamps_from_the_aligner_lie_over_the_speech(stack, audio):
+    body = post_audio(stack, audio["speech_en_padded"], language="en", return_timestamps="true").json()
     words = body["timestamps"]
-    assert [w["text"] for w in words] == ["hello", "world"]
+    assert [w["text"] for w in words] == SCRIPTED.split()
+    speech_from, speech_to = voiced_region(load_16k(audio["speech_en_padded"]))
+    assert speech_from > 0.9  # the fixture has a second of silence before the speech
     for word in words:
-        assert 0 <= word["start"] <= word["end"] <= body["duration_seconds"]
-    assert words[0]["start"] <= words[1]["start"]
+        assert speech_from - 0.2 <= word["start"] < word["end"] <= speech_to + 0.2, (word, speech_from, speech_to)
+    assert words[0]["end"] <= words[1]["start"]
+
+
+def test_timestamps_move_with_the_speech(stack, audio):
+    """A second more of silence in front moves every word a second later: the times come from the audio."""
+    early = post_audio(stack, audio["speech_en"], language="en", return_timestamps="true").json()["timestamps"]
+    late = post_audio(stack, audio["speech_en_padded"], language="en", return_timestamps="true").json()["timestamps"]
+    assert [w["text"] for w in early] == [w["text"] for w in late]
+    for before, after in zip(early, late):
+        assert after["start"] - before["start"] == pytest.approx(1.0, abs=0.1)
 
 
 @pytest.mark.parametrize("model", ["qwen3-asr-1.7b", "qwen3-asr-0.6b"])

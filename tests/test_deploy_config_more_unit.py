@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from deployments.tiny import SCRIPTED_SLOTS
+from deployments.tiny import ALIGNER_SCRIPTED, SCRIPTED_SLOTS
 from serve_app import builder, deploy_config
 from serve_app.settings import Settings
 
@@ -175,7 +175,7 @@ def test_demo_settings_point_at_the_tiny_checkpoints_on_the_cpu(tmp_path):
     # Each slot gets its own scripted checkpoint, so the demo shows which model answered.
     assert demo.model_1_7b_source == str(tmp_path / "tiny" / SCRIPTED_SLOTS["qwen3-asr-1.7b"])
     assert demo.model_0_6b_source == str(tmp_path / "tiny" / SCRIPTED_SLOTS["qwen3-asr-0.6b"])
-    assert Path(demo.aligner_source).parent == tmp_path / "tiny"
+    assert demo.aligner_source == str(tmp_path / "tiny" / ALIGNER_SCRIPTED)  # word times follow the audio
     assert (demo.device, demo.dtype, demo.max_new_tokens) == ("cpu", "float32", 16)
     assert demo.idle_timeout_s == 9  # everything else is kept
 
@@ -184,7 +184,7 @@ def test_demo_settings_resolve_a_relative_folder_and_keep_a_smaller_token_budget
     monkeypatch.chdir(tmp_path)
     demo = builder.demo_settings(Settings(tiny_models_dir="cache/tiny", max_new_tokens=4))
     assert Path(demo.aligner_source).is_absolute()
-    assert demo.aligner_source == str(tmp_path.resolve() / "cache" / "tiny" / "aligner")
+    assert demo.aligner_source == str(tmp_path.resolve() / "cache" / "tiny" / ALIGNER_SCRIPTED)
     assert demo.max_new_tokens == 4
 
 

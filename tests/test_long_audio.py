@@ -39,3 +39,5 @@ def test_long_audio_timestamps_are_offset_per_piece(stack, audio, tmp_path):
     assert len(words) >= 6 and {w["text"] for w in words} == set(SENTENCE.split())
     assert all(0 <= w["start"] <= w["end"] <= duration for w in words)
     assert max(w["start"] for w in words) > PIECE_SECONDS  # later pieces are shifted by their offset
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts), "piece offsets must keep the words in order"
