@@ -20,7 +20,7 @@ Usage: ./start.sh [--demo | --local] [--help]
              the URLs. Set QWEN_ASR_GPU_ID=<index> to choose the GPU yourself.
   --demo     No Docker, no GPU, no downloads: tiny built-in CPU checkpoints. Sets up .venv
              (make venv) and the checkpoints on first use, then runs in the foreground on
-             http://127.0.0.1:8200 (MCP on :8201) until Ctrl-C.
+             http://127.0.0.1:8200 (MCP on :8201; QWEN_ASR_HTTP_PORT etc. change them) until Ctrl-C.
   --local    Real models without Docker, in the foreground (make venv on first use; models are
              fetched from the hub unless QWEN_ASR_MODEL_1_7B_SOURCE etc. name local folders).
   --help     This text.
@@ -90,8 +90,8 @@ ensure_tiny_models() {
 run_demo() {
     ensure_venv
     ensure_tiny_models
-    info "demo: UI http://127.0.0.1:${HTTP_PORT}/  docs http://127.0.0.1:${HTTP_PORT}/docs  MCP http://127.0.0.1:${MCP_PORT}/mcp"
-    info "Ctrl-C stops everything."
+    # The launcher prints the real URLs (QWEN_ASR_HTTP_PORT, QWEN_ASR_MCP_PORT, QWEN_ASR_DASHBOARD_PORT).
+    info "demo: the launcher prints the UI, MCP and dashboard URLs once the service is up; Ctrl-C stops everything."
     exec .venv/bin/python -m serve_app.launcher --demo
 }
 
@@ -100,7 +100,7 @@ run_local() {
     if ! command -v nvidia-smi >/dev/null 2>&1; then
         printf 'WARNING: nvidia-smi not found: the models will run on the CPU (slow).\n' >&2
     fi
-    info "local: UI http://127.0.0.1:${HTTP_PORT}/  MCP http://127.0.0.1:${MCP_PORT}/mcp  (Ctrl-C stops everything)"
+    info "local: the launcher prints the UI, MCP and dashboard URLs once the service is up; Ctrl-C stops everything."
     exec .venv/bin/python -m serve_app.launcher
 }
 

@@ -95,6 +95,15 @@ class Settings(BaseSettings):
     mcp_api_url: str = Field("http://127.0.0.1:8200", description="Where the MCP server reaches the service.")
     mcp_timeout_s: float = Field(900.0, gt=0, description="How long the MCP server waits for one service call.")
 
+    # --- launcher (python -m serve_app.launcher, ./start.sh) ---
+    dashboard_port: int = Field(8265, description="Ray dashboard port (the launcher's --dashboard-port wins).")
+    ray_node_ip: str = Field(
+        "127.0.0.1", description="Address the launcher's one-host Ray binds its own ports to (GCS, raylet, workers, metrics)."
+    )
+    supervisor_grace_s: float = Field(
+        120.0, ge=0, description="How long the launcher waits for an UNHEALTHY/DEPLOYING app to heal before it exits non-zero."
+    )
+
     # --- demo ---
     demo: bool = Field(False, description="Demo mode: tiny scripted CPU checkpoints.")
     tiny_models_dir: str = Field(".cache/tiny-models", description="Where tiny checkpoints are generated.")
