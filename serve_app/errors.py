@@ -11,10 +11,33 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 
+ECHO_MAX_CHARS = 64        # at most this much of one client value is quoted back in an error message
+MESSAGE_MAX_CHARS = 1000   # and no error message is longer than this, whatever it quotes
+
+
+def echo(value: object, limit: int = ECHO_MAX_CHARS) -> str:
+    """A client's value as an error message quotes it: `repr()`, cut to `limit` characters.
+
+    `f"Unknown model {echo(model)}"` reads like `{model!r}` for normal input; a 1 MB value becomes
+    `'aaaa…' (1048576 characters)` instead of being sent back whole."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def cap_message(message: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    """The backstop for messages that quote client input without `echo`: never more than `limit`."""
+    message = str(message)
+    return message if len(message) <= limit else message[:limit - 1] + "…"
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, *, param: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
+        message = cap_message(message)
         super().__init__(message)
         self.status = status
         self.code = code
@@ -28,7 +51,7 @@ def bad_request(code: str, message: str, param: str | None = None) -> ApiError:
 
 
 def error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
-    body = {"code": code, "message": message, "status": status}
+    body = {"code": code, "message": cap_message(message), "status": status}
     if param:
         body["param"] = param
     return {"error": body}
@@ -42,7 +65,7 @@ _OPENAI_TYPES = {401: "authentication_error", 429: "rate_limit_error"}
 def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
     """OpenAI's error shape, so the `openai` SDK raises BadRequestError & co. with our message."""
     kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return {"error": {"message": cap_message(message), "type": kind, "param": param, "code": code}}
 
 
 def is_openai_path(scope) -> bool:

@@ -23,12 +23,15 @@ import logging
 import math
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.auth import AccessToken, TokenVerifier
+from fastmcp.server.http import StreamableHTTPASGIApp
 from fastmcp.server.lifespan import lifespan
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -44,6 +47,62 @@ logger = logging.getLogger("qwen3-asr.mcp")
 SERVER_NAME = "qwen3-asr"
 MCP_PATH = "/mcp"
 BASE64_FILENAME = "audio"
+ENVELOPE_BYTES = 1024 * 1024   # JSON-RPC envelope, the other arguments (context), JSON escapes
+
+
+def http_body_limit(max_upload_bytes: int) -> int:
+    """Largest streamable-HTTP request body: a `transcribe` call carrying `max_upload_bytes` of audio.
+
+    The MCP SDK refuses bodies over 4 MiB with a bare 413 (about 95 s of 16 kHz wav as base64),
+    and FastMCP does not pass its `max_request_body_size` on; `McpServer.http_app` raises it to
+    this: base64 (x 4/3), 1/16 more for line breaks (MIME base64 wraps every 76 characters, and
+    JSON escapes each break), plus the envelope. Never below the SDK's default."""
+    base64_chars = 4 * math.ceil(max_upload_bytes / 3)
+    return max(DEFAULT_MAX_REQUEST_BODY_SIZE, base64_chars + base64_chars // 16 + ENVELOPE_BYTES)
+
+
+def _session_managers(app) -> list:
+    """The streamable-HTTP session managers behind `app`'s routes (the endpoint may sit inside auth)."""
+    found = []
+    for route in getattr(app, "routes", []):
+        endpoint, hops = getattr(route, "endpoint", None), 0
+        while endpoint is not None and hops < 8:
+            if isinstance(endpoint, StreamableHTTPASGIApp):
+                if endpoint.session_manager is not None:
+                    found.append(endpoint.session_manager)
+                break
+            endpoint, hops = getattr(endpoint, "app", None), hops + 1
+    return found
+
+
+class McpServer(FastMCP):
+    """FastMCP whose HTTP transport takes request bodies up to `max_body_bytes` (see http_body_limit)."""
+
+    def __init__(self, *args: Any, max_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_SIZE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_body_bytes = max_body_bytes
+
+    def http_app(self, *args: Any, **kwargs: Any):
+        app = super().http_app(*args, **kwargs)
+        inner = app.router.lifespan_context  # creates the session manager (with the SDK's 4 MiB limit)
+        limit = self.max_body_bytes
+
+        @asynccontextmanager
+        async def raised_body_limit(starlette_app):
+            async with inner(starlette_app) as state:
+                managers = _session_managers(starlette_app)
+                for manager in managers:
+                    manager.max_request_body_size = limit
+                    body_guard = getattr(manager, "asgi_app", None)  # mcp's RequestBodyLimitMiddleware
+                    if hasattr(body_guard, "max_body_size"):
+                        body_guard.max_body_size = limit
+                if not managers:
+                    logger.warning("could not raise the MCP request body limit: audio_base64 stops at %.0f MiB",
+                                   DEFAULT_MAX_REQUEST_BODY_SIZE / (1024 * 1024))
+                yield state
+
+        app.router.lifespan_context = raised_body_limit
+        return app
 
 INSTRUCTIONS = """\
 Speech recognition with Qwen3-ASR (52 languages and Chinese dialects, plus auto-detection).
@@ -78,7 +137,8 @@ def decode_audio_base64(data: str, max_bytes: int) -> bytes:
     if not text:
         raise ToolError("audio_base64 is empty: give the audio file's bytes, base64-encoded.")
     if len(text) > 4 * math.ceil(max_bytes / 3) + 4:
-        raise ToolError(f"audio_base64 holds more than the {max_bytes / (1024 * 1024):g} MB upload limit.")
+        raise ToolError(f"audio_base64 holds {len(text) * 3 // 4 / (1024 * 1024):.1f} MB of audio, more than the "
+                        f"{max_bytes / (1024 * 1024):g} MB upload limit (QWEN_ASR_MAX_UPLOAD_MB).")
     text += "=" * (-len(text) % 4)
     try:
         altchars = b"-_" if ("-" in text or "_" in text) else None
@@ -108,8 +168,9 @@ def build_server(settings: Settings | None = None, api_url: str | None = None,
         finally:
             await backend.aclose()
 
-    mcp = FastMCP(
+    mcp = McpServer(
         SERVER_NAME,
+        max_body_bytes=http_body_limit(max_bytes),
         instructions=INSTRUCTIONS,
         version=__version__,
         auth=ApiKeyVerifier(settings.api_key) if (http_auth and settings.api_key) else None,

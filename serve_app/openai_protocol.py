@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from deployments.protocol import ASR_MODELS
-from serve_app.errors import ApiError, bad_request
+from serve_app.errors import ApiError, bad_request, echo
 from serve_app.services.subtitles import Segment, compression_ratio
 from serve_app.settings import Settings
 
@@ -184,11 +184,11 @@ def resolve_model(name: str | None, settings: Settings) -> str:
     if key in aliases:
         if aliases[key] not in ASR_MODELS:
             raise ApiError(500, "bad_model_alias",
-                           f"QWEN_ASR_OPENAI_MODEL_ALIASES maps {name!r} to {aliases[key]!r}, which is not one of "
+                           f"QWEN_ASR_OPENAI_MODEL_ALIASES maps {echo(name)} to {aliases[key]!r}, which is not one of "
                            f"{', '.join(ASR_MODELS)}.", param="model")
         return aliases[key]
     if settings.openai_strict_models:
-        raise bad_request("unknown_model", f"Unknown model {name!r}; choose one of {', '.join(ASR_MODELS)}.", "model")
+        raise bad_request("unknown_model", f"Unknown model {echo(name)}; choose one of {', '.join(ASR_MODELS)}.", "model")
     return settings.default_model
 
 
@@ -197,7 +197,7 @@ def parse_request(settings: Settings, *, model: str | None, response_format: str
     response_format = (response_format or "json").strip().lower()
     if response_format not in RESPONSE_FORMATS:
         raise bad_request("invalid_response_format",
-                          f"Unsupported response_format {response_format!r}; choose one of "
+                          f"Unsupported response_format {echo(response_format)}; choose one of "
                           f"{', '.join(RESPONSE_FORMATS)}.", "response_format")
     if temperature is not None and not 0.0 <= temperature <= 1.0:
         raise bad_request("invalid_temperature",
@@ -207,11 +207,11 @@ def parse_request(settings: Settings, *, model: str | None, response_format: str
     unknown = [g for g in asked if g not in GRANULARITIES]
     if unknown:
         raise bad_request("invalid_timestamp_granularity",
-                          f"Unknown timestamp granularity {unknown[0]!r}; use 'word' and/or 'segment'.",
+                          f"Unknown timestamp granularity {echo(unknown[0])}; use 'word' and/or 'segment'.",
                           "timestamp_granularities")
     if stream and response_format not in STREAM_FORMATS:
         raise bad_request("stream_unsupported_format",
-                          f"stream=true streams text; use response_format json or text, not {response_format!r}.",
+                          f"stream=true streams text; use response_format json or text, not {echo(response_format)}.",
                           "stream")
     chosen: tuple[str, ...] = ()
     if response_format == "verbose_json":

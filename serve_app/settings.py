@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     stream_max_seconds: float = Field(3600.0, gt=0, description="Longest streaming session, in audio seconds.")
     stream_chunk_seconds: float = Field(1.0, gt=0, description="Re-decode the window every this much audio.")
     stream_window_seconds: float = Field(20.0, gt=1, description="Longest uncommitted window before a cut.")
+    stream_start_timeout_s: float = Field(
+        30.0, gt=0, description="A streaming client must send `start` this soon after connecting, or is closed."
+    )
+    stream_idle_timeout_s: float = Field(
+        60.0, gt=0, description="A streaming client that sends nothing this long (counted from `ready` while a model loads) is closed."
+    )
 
     # --- MCP ---
     mcp_host: str = Field("127.0.0.1", description="MCP server bind address.")

@@ -7,7 +7,8 @@ or an `error` followed by a close. docs/STREAMING.md is the full description.
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +23,44 @@ CLOSE_POLICY = 1008          # protocol order, bad parameters, API key, timeouts
 CLOSE_TOO_BIG = 1009         # a frame or the whole session is too large
 CLOSE_INTERNAL = 1011        # the server failed
 CLOSE_TRY_AGAIN = 1013       # session limit reached or the model is overloaded: retry later
+
+MAX_JSON_DEPTH = 32          # a control message nested deeper than this is `invalid_json`
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """How deeply `value` nests lists/objects, counting no further than `limit + 1` (iterative)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json_message(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` with a bounded nesting depth: ValueError (never RecursionError) for anything refused.
+
+    The C parser stops at the interpreter's recursion limit (RecursionError, which used to end the
+    session as `internal_error`); anything it does parse is then held to `max_depth` levels."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {max_depth} levels") from None
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError)
+                         else "not JSON") from None
+    if json_depth(data, max_depth) > max_depth:
+        raise ValueError(f"nested deeper than {max_depth} levels")
+    return data
 
 
 class StartMessage(BaseModel):

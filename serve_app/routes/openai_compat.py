@@ -12,14 +12,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from qwen_asr.inference.utils import merge_languages
 
 from deployments.protocol import ALIGNER_LANGUAGES, ASR_MODELS, AsrResult, WordTime
 from serve_app.audio import DecodedAudio
 from serve_app.auth import require_api_key
-from serve_app.errors import ApiError, bad_request, openai_error_body
+from serve_app.errors import ApiError, bad_request, echo, openai_error_body
 from serve_app.openai_protocol import (
     CONTENT_TYPES,
     ERROR_RESPONSES,
@@ -39,8 +39,13 @@ from serve_app.openai_protocol import (
     usage,
 )
 from serve_app.routes.deps import Services, services
-from serve_app.routes.transcribe import timing_headers
-from serve_app.services.subtitles import build_segments, segments_from_spans, to_srt, to_vtt
+from serve_app.routes.transcribe import refuse_extra_files, timing_headers
+from serve_app.services.subtitles import (
+    build_segments,
+    segments_from_spans,
+    to_srt,
+    to_vtt,
+)
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
 
 logger = logging.getLogger(__name__)
@@ -81,7 +86,7 @@ async def list_models() -> ModelList:
             responses={404: ERROR_RESPONSES[400] | {"description": "Not one of our models."}})
 async def retrieve_model(model_id: str) -> ModelObject:
     if model_id.lower() not in ASR_MODELS:
-        raise ApiError(404, "model_not_found", f"No model {model_id!r}; GET /v1/models lists them.", param="model")
+        raise ApiError(404, "model_not_found", f"No model {echo(model_id)}; GET /v1/models lists them.", param="model")
     return ModelObject(id=model_id.lower())
 
 
@@ -100,10 +105,12 @@ async def create_transcription(
         None, alias="timestamp_granularities", include_in_schema=False),
     stream: bool | None = Form(False, description="Server-sent events (`json`/`text` only)."),
     svc: Services = Depends(services),
+    http_request: Request = None,
 ) -> Response:
     started = time.perf_counter()
     if file is None or isinstance(file, str):
         raise bad_request("missing_file", "No audio file: send it as the multipart field 'file'.", "file")
+    await refuse_extra_files(http_request)
     request = parse_request(svc.settings, model=model, response_format=response_format,
                             granularities=(timestamp_granularities or []) + (timestamp_granularities_plain or []),
                             stream=bool(stream), temperature=temperature)

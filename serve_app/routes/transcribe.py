@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from serve_app.auth import require_api_key
@@ -14,6 +14,16 @@ from serve_app.routes.deps import Services, services
 from serve_app.services.transcription import Transcript
 
 router = APIRouter()
+
+
+async def refuse_extra_files(request: Request, field: str = "file") -> None:
+    """A second `file` part used to replace the first without a word: refuse it (400 `multiple_files`).
+
+    The form is already parsed (and cached on the request) by the time the route runs."""
+    count = len((await request.form()).getlist(field))
+    if count > 1:
+        raise bad_request("multiple_files", f"The multipart field '{field}' appears {count} times; send exactly "
+                          "one audio file per request.", field)
 
 
 def timing_headers(transcript: Transcript, started: float) -> dict[str, str]:
@@ -45,10 +55,12 @@ async def transcribe(
     dtype: str | None = Form(None, description="`bfloat16` or `float16`; empty = what is loaded."),
     context: str | None = Form(None, description="Names and terms that bias recognition (≤ 2000 chars)."),
     svc: Services = Depends(services),
+    request: Request = None,
 ) -> JSONResponse:
     started = time.perf_counter()
     if file is None or isinstance(file, str):
         raise bad_request("missing_file", "No audio file: send it as the multipart field 'file'.", "file")
+    await refuse_extra_files(request)
     options = svc.transcription.options(model=model, language=language, return_timestamps=return_timestamps,
                                         dtype=dtype, context=context)
     transcript = await svc.transcription.transcribe(file.file, options)

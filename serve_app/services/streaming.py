@@ -35,7 +35,7 @@ from ray.serve.exceptions import BackPressureError
 
 from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult, WordTime
 from serve_app.audio import DecodedAudio, decode_pcm
-from serve_app.errors import ApiError
+from serve_app.errors import ApiError, echo
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
 from serve_app.settings import Settings
 from serve_app.stream_protocol import (
@@ -56,6 +56,7 @@ from serve_app.stream_protocol import (
     StartMessage,
     WordTimestampOut,
     dump,
+    parse_json_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ QUIET_SECONDS = 0.3                  # a pause at least this long is a place to 
 QUIET_RATIO = 0.08                   # quiet = frame RMS under 8 % (-22 dB) of the window's loud frames...
 QUIET_FLOOR = 0.002                  # ...or under -54 dBFS, whichever is higher
 SPEECH_PEAK = 0.003                  # a piece whose peak stays under -50 dBFS is not sent to the model
-START_TIMEOUT_S = 30.0               # the `start` message must come this soon after connecting
-IDLE_TIMEOUT_S = 60.0                # after `ready`, a client silent this long is closed
+START_TIMEOUT_S = 30.0               # defaults of stream_start_timeout_s / stream_idle_timeout_s
+IDLE_TIMEOUT_S = 60.0
 MAX_FRAME_BYTES = 8 * 1024 * 1024    # one binary frame (~4 min of 16 kHz s16)
 WALL_GRACE_S = 300.0                 # a session lasts at most stream_max_seconds + this in wall time
 WARMUP_SAMPLES = SAMPLE_RATE // 2    # silence sent to a cold model to load it before `ready`
@@ -81,10 +82,13 @@ class StreamConfig:
     window_seconds: float = 20.0
     max_seconds: float = 3600.0
     quiet_seconds: float = QUIET_SECONDS
+    start_timeout_s: float = START_TIMEOUT_S   # connect -> `start`
+    idle_timeout_s: float = IDLE_TIMEOUT_S     # no message from the client this long (see StreamSession._deadline)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamConfig:
-        return cls(settings.stream_chunk_seconds, settings.stream_window_seconds, settings.stream_max_seconds)
+        return cls(settings.stream_chunk_seconds, settings.stream_window_seconds, settings.stream_max_seconds,
+                   start_timeout_s=settings.stream_start_timeout_s, idle_timeout_s=settings.stream_idle_timeout_s)
 
     @property
     def min_segment_seconds(self) -> float:
@@ -93,19 +97,19 @@ class StreamConfig:
 
     @property
     def chunk_samples(self) -> int:
-        return max(1, int(round(self.chunk_seconds * SAMPLE_RATE)))
+        return max(1, round(self.chunk_seconds * SAMPLE_RATE))
 
     @property
     def window_samples(self) -> int:
-        return int(round(self.window_seconds * SAMPLE_RATE))
+        return round(self.window_seconds * SAMPLE_RATE)
 
     @property
     def min_segment_samples(self) -> int:
-        return int(round(self.min_segment_seconds * SAMPLE_RATE))
+        return round(self.min_segment_seconds * SAMPLE_RATE)
 
     @property
     def max_samples(self) -> int:
-        return int(round(self.max_seconds * SAMPLE_RATE))
+        return round(self.max_seconds * SAMPLE_RATE)
 
     @property
     def backlog_samples(self) -> int:
@@ -482,9 +486,11 @@ class StreamSession:
         self.wake = asyncio.Event()
         self.progress = asyncio.Event()
         self.ready = False
+        self.ready_at: float | None = None   # time.monotonic() when `ready` was sent
         self.stopped = False
         self.stopped_at = 0.0
         self.opened_at = time.monotonic()
+        self.last_heard = self.opened_at     # when the client's latest message *arrived* (not when it was handled)
         self.stats = SessionStats()
         self.align_tasks: list[asyncio.Task] = []
 
@@ -545,25 +551,48 @@ class StreamSession:
             if message["type"] == "websocket.disconnect":
                 self.channel.closed = True
                 return
+            self.last_heard = time.monotonic()
             await self.inbox.put(message)
 
-    def _timeout(self) -> float | None:
+    def _deadline(self) -> float | None:
+        """When the session is closed if nothing more arrives (time.monotonic()); None = not yet known.
+
+        * before `start`: `start_timeout_s` after connecting, whatever else arrives;
+        * while a cold model loads (start sent, no `ready` yet): not known; the client may wait in silence;
+        * once `ready`: `idle_timeout_s` after the later of `ready` and the latest message's arrival
+          (audio buffered before `ready` counts from when it arrived, not from when it is handled);
+        * after `stop`: only the wall-clock limit (the server is finishing);
+        * always: `stream_max_seconds + WALL_GRACE_S` after connecting.
+        """
+        config = self.config
+        wall = self.opened_at + config.max_seconds + WALL_GRACE_S
         if self.start_message is None:
-            return START_TIMEOUT_S
-        if not self.ready:
-            return None  # a cold model is loading; the client may wait for `ready`
+            return min(wall, self.opened_at + config.start_timeout_s)
         if self.stopped:
+            return wall
+        if self.ready_at is None:
             return None
-        wall_left = self.config.max_seconds + WALL_GRACE_S - (time.monotonic() - self.opened_at)
-        return max(0.01, min(IDLE_TIMEOUT_S, wall_left))
+        return min(wall, max(self.last_heard, self.ready_at) + config.idle_timeout_s)
+
+    async def _next_message(self) -> dict:
+        """The next message from the inbox, or the timeout error once the deadline has passed.
+
+        The deadline is recomputed after every wait, so one that appears (`ready`) or moves while the
+        dispatcher waits is honoured: while it is unknown, the wait is cut into `idle_timeout_s` slices."""
+        while True:
+            deadline = self._deadline()
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise self._timeout_error()
+            wait = self.config.idle_timeout_s if deadline is None else deadline - now
+            try:
+                return await asyncio.wait_for(self.inbox.get(), max(0.001, wait))
+            except TimeoutError:
+                continue
 
     async def _dispatch(self) -> None:
         while True:
-            timeout = self._timeout()
-            try:
-                message = await asyncio.wait_for(self.inbox.get(), timeout)
-            except TimeoutError:
-                raise self._timeout_error() from None
+            message = await self._next_message()
             data = message.get("bytes")
             if data is not None:
                 await self._on_audio(data)
@@ -573,31 +602,33 @@ class StreamSession:
                 self._on_text(text)
 
     def _timeout_error(self) -> StreamError:
-        if self.start_message is None:
-            return StreamError("start_timeout", f"No start message within {START_TIMEOUT_S:g} s.", CLOSE_POLICY)
         if time.monotonic() - self.opened_at >= self.config.max_seconds + WALL_GRACE_S:
             return StreamError("session_too_long", "The session lasted longer than the limit.", CLOSE_TOO_BIG,
                                text=self.recognizer.text())
-        return StreamError("idle_timeout", f"No audio or message for {IDLE_TIMEOUT_S:g} s.", CLOSE_POLICY)
+        if self.start_message is None:
+            return StreamError("start_timeout", f"No start message within {self.config.start_timeout_s:g} s "
+                               "of connecting.", CLOSE_POLICY)
+        return StreamError("idle_timeout", f"No audio or message for {self.config.idle_timeout_s:g} s.",
+                           CLOSE_POLICY)
 
     def _on_text(self, text: str) -> None:
         try:
-            data = json.loads(text)
-        except ValueError:
-            raise StreamError("invalid_json", "Text messages must be JSON objects, e.g. {\"type\": \"start\"}.",
-                              CLOSE_UNSUPPORTED) from None
+            data = parse_json_message(text)
+        except ValueError as exc:
+            raise StreamError("invalid_json", f"Text messages must be JSON objects, e.g. {{\"type\": \"start\"}} "
+                              f"({exc}).", CLOSE_UNSUPPORTED) from None
         if not isinstance(data, dict):
             raise StreamError("invalid_message", "A message must be a JSON object with a 'type'.", CLOSE_UNSUPPORTED)
         kind = data.get("type")
         if self.stopped:
-            raise StreamError("message_after_stop", f"Message {kind!r} after stop: the session is finishing.",
+            raise StreamError("message_after_stop", f"Message {echo(kind)} after stop: the session is finishing.",
                               CLOSE_POLICY)
         if kind == "start":
             self._on_start(data)
         elif kind == "stop":
             self._on_stop()
         else:
-            raise StreamError("invalid_message", f"Unknown message type {kind!r}; expected 'start' or 'stop'.",
+            raise StreamError("invalid_message", f"Unknown message type {echo(kind)}; expected 'start' or 'stop'.",
                               CLOSE_UNSUPPORTED)
 
     def _on_start(self, data: dict) -> None:
@@ -608,7 +639,7 @@ class StreamSession:
         except ValidationError as exc:
             raise StreamError("invalid_message", _first_validation_error(exc), CLOSE_UNSUPPORTED) from None
         if start.format not in PCM_FORMATS:
-            raise StreamError("unsupported_format", f"Unknown format {start.format!r}; use pcm_s16le or f32le.",
+            raise StreamError("unsupported_format", f"Unknown format {echo(start.format)}; use pcm_s16le or f32le.",
                               CLOSE_UNSUPPORTED)
         if not MIN_SAMPLE_RATE <= start.sample_rate <= MAX_SAMPLE_RATE:
             raise StreamError("unsupported_sample_rate",
@@ -700,6 +731,7 @@ class StreamSession:
         await self.channel.send(ReadyMessage(model=model, sample_rate=start.sample_rate, format=start.format,
                                              chunk_seconds=self.config.chunk_seconds,
                                              max_seconds=self.config.max_seconds))
+        self.ready_at = time.monotonic()
         self.ready = True
 
     async def _asr(self, audio: np.ndarray) -> AsrResult:
@@ -714,6 +746,12 @@ class StreamSession:
         except (StreamError, asyncio.CancelledError):
             raise
         except Exception as exc:
+            from serve_app.services.transcription import replica_lost
+
+            if replica_lost(exc):  # the replica died (SIGKILL, OOM): Serve is starting another one
+                logger.warning("the model replica was lost during streaming: %s", type(exc).__name__)
+                raise StreamError("model_unavailable", "The model restarted; reconnect shortly.",
+                                  CLOSE_TRY_AGAIN) from None
             logger.exception("streaming decode failed")
             raise StreamError("model_error", f"The model failed: {type(exc).__name__}.", CLOSE_INTERNAL) from None
 
