@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from deployments.protocol import ALIGNER_LANGUAGES
+from serve_app.errors import echo
 
 AUTO = "auto"
 
@@ -121,7 +122,7 @@ def resolve_language(value: str | None) -> Language | None:
     if key in _BY_KEY:
         return _BY_KEY[key]
     raise UnknownLanguage(
-        f"Unknown language {value!r}. Use 'auto', a code such as 'en', 'zh', 'ja', 'yue', or an "
+        f"Unknown language {echo(value)}. Use 'auto', a code such as 'en', 'zh', 'ja', 'yue', or an "
         "English name such as 'Japanese'; GET /api/languages lists all 52."
     )
 

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
+from serve_app.errors import echo
+
 
 class PathRefused(ValueError):
     """An audio path the MCP server will not read; `reason` is a stable code, `str()` the why."""
@@ -69,7 +71,7 @@ def resolve_audio_path(raw: str, roots: Sequence[Path | str]) -> Path:
     if ".." in PurePath(raw).parts:
         raise PathRefused(
             "parent_reference",
-            f"'..' is not allowed in audio_path ({raw!r}); give a path inside the audio folders: {_describe(shown)}.",
+            f"'..' is not allowed in audio_path ({echo(raw)}); give a path inside the audio folders: {_describe(shown)}.",
         )
 
     requested = Path(raw)
@@ -79,7 +81,7 @@ def resolve_audio_path(raw: str, roots: Sequence[Path | str]) -> Path:
         if not owners:
             raise PathRefused(
                 "outside_roots",
-                f"{raw!r} is outside the audio folders the MCP server may read: {_describe(shown)}.",
+                f"{echo(raw)} is outside the audio folders the MCP server may read: {_describe(shown)}.",
             )
         candidates = [normal]
     else:
@@ -91,25 +93,25 @@ def resolve_audio_path(raw: str, roots: Sequence[Path | str]) -> Path:
         try:
             real = candidate.resolve(strict=True)
         except FileNotFoundError:
-            raise PathRefused("not_found", f"{raw!r} is a broken symbolic link.") from None
+            raise PathRefused("not_found", f"{echo(raw)} is a broken symbolic link.") from None
         except (OSError, RuntimeError) as exc:
-            raise PathRefused("unreadable", f"{raw!r} cannot be resolved: {exc.strerror or exc}.") from None
+            raise PathRefused("unreadable", f"{echo(raw)} cannot be resolved: {exc.strerror or exc}.") from None
         if not any(_inside(real, r) for _, r in usable):
             raise PathRefused(
                 "symlink_outside",
-                f"{raw!r} is (or passes through) a symbolic link that leads outside the audio folders.",
+                f"{echo(raw)} is (or passes through) a symbolic link that leads outside the audio folders.",
             )
         try:
             mode = real.stat().st_mode
         except OSError as exc:
-            raise PathRefused("unreadable", f"{raw!r} cannot be read: {exc.strerror or exc}.") from None
+            raise PathRefused("unreadable", f"{echo(raw)} cannot be read: {exc.strerror or exc}.") from None
         if stat.S_ISDIR(mode):
-            raise PathRefused("not_a_file", f"{raw!r} is a directory, not an audio file.")
+            raise PathRefused("not_a_file", f"{echo(raw)} is a directory, not an audio file.")
         if not stat.S_ISREG(mode):
-            raise PathRefused("not_a_file", f"{raw!r} is not a regular file (device, pipe or socket).")
+            raise PathRefused("not_a_file", f"{echo(raw)} is not a regular file (device, pipe or socket).")
         return real
 
-    raise PathRefused("not_found", f"No file {raw!r} in the audio folders: {_describe(shown)}.")
+    raise PathRefused("not_found", f"No file {echo(raw)} in the audio folders: {_describe(shown)}.")
 
 
 def open_regular_file(path: Path, max_bytes: int) -> BinaryIO:

@@ -90,3 +90,15 @@ def test_a_second_file_part_is_refused(client, path):
 def test_one_file_part_still_reaches_the_decoder(client, path):
     response = client.post(path, files={"file": ("a.wav", b"not audio at all")})
     assert response.status_code == 415 and response.json()["error"]["code"] == "not_audio"
+
+
+def test_an_unknown_language_and_an_mcp_path_are_echoed_short(tmp_path):
+    from serve_app.languages import UnknownLanguage, resolve_language
+    from serve_app.mcp_paths import PathRefused, resolve_audio_path
+
+    with pytest.raises(UnknownLanguage) as caught:
+        resolve_language("x" * 100_000)
+    assert len(str(caught.value)) < 600 and "100000 characters" in str(caught.value)
+    with pytest.raises(PathRefused) as refused:
+        resolve_audio_path("y" * 50_000 + ".wav", [tmp_path])
+    assert len(str(refused.value)) < 800 and "50004 characters" in str(refused.value)
