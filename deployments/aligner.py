@@ -8,7 +8,7 @@ import time
 from ray import serve
 
 from deployments.inference import AlignerEngine, check_align_language
-from deployments.lifecycle import ModelReplica
+from deployments.lifecycle import BatchItem, ModelReplica, batch_slots
 from deployments.protocol import AlignRequest, AlignResult
 
 
@@ -23,10 +23,12 @@ class AlignerDeployment(ModelReplica):
     async def align(self, request: AlignRequest) -> AlignResult:
         check_align_language(request.language)
         with self.lifecycle.busy():
-            return await self.align_batch(request)
+            return await self.align_batch(self.batch_item(request))
 
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
-    async def align_batch(self, requests: list[AlignRequest]) -> list[AlignResult]:
+    # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02, batch_size_fn=batch_slots)
+    async def align_batch(self, items: list[BatchItem]) -> list[AlignResult]:
+        requests = [item.request for item in items]
         started = time.perf_counter()
         words = await asyncio.to_thread(
             self.engine.align, [r.audio for r in requests], [r.text for r in requests], [r.language for r in requests]

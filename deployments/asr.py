@@ -9,7 +9,7 @@ from itertools import groupby
 from ray import serve
 
 from deployments.inference import AsrEngine
-from deployments.lifecycle import ModelReplica
+from deployments.lifecycle import BatchItem, ModelReplica, batch_slots
 from deployments.protocol import AsrRequest, AsrResult
 
 
@@ -24,14 +24,16 @@ class AsrDeployment(ModelReplica):
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
         with self.lifecycle.busy():
+            item = self.batch_item(request)  # the same bound for the fast path: one piece that fits
             if self.lifecycle.in_flight == 1 and not self._model_lock.locked():
                 # Alone and the model is free: waiting for a batch to fill would only add latency.
                 return (await self._run_batch([request]))[0]
-            return await self.transcribe_batch(request)
+            return await self.transcribe_batch(item)
 
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
-    async def transcribe_batch(self, requests: list[AsrRequest]) -> list[AsrResult]:
-        return await self._run_batch(requests)
+    # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02, batch_size_fn=batch_slots)
+    async def transcribe_batch(self, items: list[BatchItem]) -> list[AsrResult]:
+        return await self._run_batch([item.request for item in items])
 
     async def _run_batch(self, requests: list[AsrRequest]) -> list[AsrResult]:
         self.lifecycle.largest_batch = max(self.lifecycle.largest_batch, len(requests))

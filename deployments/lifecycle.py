@@ -8,6 +8,8 @@ import logging
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from ray import serve
 
@@ -115,6 +117,41 @@ def torch_thread_count(requested: int) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+DEFAULT_BATCH_MAX_SIZE = 8
+DEFAULT_BATCH_MAX_AUDIO_SECONDS = 240.0
+SAMPLE_RATE = 16_000
+
+
+@dataclass
+class BatchItem:
+    """One request on its way into `@serve.batch`, with what `batch_slots` needs to size it."""
+
+    request: Any
+    seconds: float        # audio length of this request
+    slot_seconds: float   # batch_max_audio_seconds / batch_max_size when it was queued
+
+
+def batch_slots(items: list[BatchItem]) -> float:
+    """`@serve.batch`'s batch_size_fn: the batch's size in request slots, compared to max_batch_size.
+
+    max_batch_size stays the count (`batch_max_size`); the audio bound is the same number of slots
+    of `slot_seconds` each. A model call pads every request to the longest, so the audio a batch
+    costs is count x longest: size = max(count, count x longest / slot_seconds). A batch fits
+    exactly when it has at most `batch_max_size` requests AND at most `batch_max_audio_seconds`
+    of padded audio.
+    """
+    if not items:
+        return 0
+    longest = max(item.seconds for item in items)
+    slot = min(item.slot_seconds for item in items)
+    # rounded: a piece of exactly batch_max_audio_seconds must come out at exactly batch_max_size
+    return round(max(float(len(items)), len(items) * longest / slot), 6)
+
+
+class PieceTooLong(ValueError):
+    """A request longer than batch_max_audio_seconds: no batch could take it."""
+
+
 class ModelReplica:
     """What the ASR and aligner deployments share: engine start-up, metrics, clean exit.
 
@@ -141,11 +178,26 @@ class ModelReplica:
         await self.record_autoscaling_stats()  # the registry knows the load at once, not a beat later
 
     def reconfigure(self, config: dict) -> None:
-        """Batching settings arrive as user_config, so a redeploy changes them in place."""
+        """Batching settings arrive as user_config, so a redeploy changes them in place.
+
+        `batch_max_size` is the most requests in one model call (`max_batch_size`), and
+        `batch_max_audio_seconds` the most padded audio (through `batch_slots`)."""
         batched = getattr(self, self.batch_method)
-        batched.set_max_batch_size(int(config.get("batch_max_size", 8)))
+        self.batch_max_size = int(config.get("batch_max_size", DEFAULT_BATCH_MAX_SIZE))
+        self.batch_max_audio_seconds = float(config.get("batch_max_audio_seconds", DEFAULT_BATCH_MAX_AUDIO_SECONDS))
+        batched.set_max_batch_size(self.batch_max_size)
         batched.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.02)))
         self.batch_config = dict(config)
+
+    def batch_item(self, request: Any) -> BatchItem:
+        """Sizes a request for the batch queue; refuses one that no batch could take."""
+        max_size = getattr(self, "batch_max_size", DEFAULT_BATCH_MAX_SIZE)
+        max_seconds = getattr(self, "batch_max_audio_seconds", DEFAULT_BATCH_MAX_AUDIO_SECONDS)
+        seconds = request.audio.shape[0] / SAMPLE_RATE
+        if seconds > max_seconds:
+            raise PieceTooLong(f"{seconds:.1f} s of audio in one request; batch_max_audio_seconds is {max_seconds:g} "
+                               "(the ingress cuts files into pieces of asr_piece_seconds)")
+        return BatchItem(request, seconds, max_seconds / max_size)
 
     async def record_autoscaling_stats(self) -> dict[str, float]:
         lifecycle = getattr(self, "lifecycle", None)

@@ -79,7 +79,8 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     if settings.demo:
         settings = demo_settings(settings)
     registry = ModelRegistry.bind()
-    batch_config = {"batch_max_size": settings.batch_max_size, "batch_wait_timeout_s": settings.batch_wait_timeout_s}
+    batch_config = {"batch_max_size": settings.batch_max_size, "batch_max_audio_seconds": settings.batch_max_audio_seconds,
+                    "batch_wait_timeout_s": settings.batch_wait_timeout_s}
     common = {
         "autoscaling_config": autoscaling_config(settings),
         "user_config": batch_config,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deployments.protocol import ASR_MODELS
@@ -40,7 +40,11 @@ class Settings(BaseSettings):
         "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa."
     )
     max_new_tokens: int = Field(512, ge=1, description="Upper bound on generated tokens per audio piece.")
-    batch_max_size: int = Field(8, ge=1, description="Largest dynamic batch (@serve.batch) per ASR replica.")
+    batch_max_size: int = Field(8, ge=1, description="Most requests in one dynamic batch (@serve.batch) per model replica.")
+    batch_max_audio_seconds: float = Field(
+        240.0, gt=0,
+        description="Most audio in one model call, in padded seconds (requests x longest): bounds replica memory.",
+    )
     batch_wait_timeout_s: float = Field(0.02, ge=0, description="How long a batch waits to fill up.")
     torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = the CPUs Ray gives it, or every core if none.")
 
@@ -59,16 +63,24 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(3 * 3600.0, gt=0, description="Longest accepted audio, in seconds.")
     min_audio_seconds: float = Field(0.1, ge=0, description="Shorter audio is rejected as too short.")
     asr_piece_seconds: float = Field(
-        1200.0, gt=0, description="Longest piece the model hears at once (qwen-asr cuts at quiet points)."
+        60.0, gt=0, description="Longest piece the model hears at once (qwen-asr cuts at quiet points)."
     )
     align_piece_seconds: float = Field(180.0, gt=0, description="Longest piece the aligner times at once.")
     max_context_chars: int = Field(2000, ge=0, description="Longest context / prompt text accepted.")
+    max_context_tokens: int = Field(
+        500, ge=0, description="Longest context in estimated tokens (a CJK character ~1, other text ~4 chars each)."
+    )
     cors_origins: str = Field("*", description="Comma-separated allowed CORS origins, or *.")
     api_key: str = Field("", description="When set, every API/MCP call needs it (Bearer or X-API-Key).")
     max_ongoing_requests: int = Field(64, ge=1, description="Ingress concurrency before Serve answers 503.")
     model_max_ongoing_requests: int = Field(16, ge=1, description="Requests one model replica works on at once.")
     model_max_queued_requests: int = Field(
         64, ge=1, description="Requests waiting for a model beyond that; more are refused with 503 + Retry-After."
+    )
+    max_transcriptions_in_flight: int = Field(
+        0, ge=0,
+        description="File transcriptions one ingress runs at once, more get 503 + Retry-After; 0 = the ingress's "
+                    "max_ongoing_requests less the streaming sessions and 8 slots kept for health and status.",
     )
 
     # --- OpenAI-compatible API (/v1) ---
@@ -122,6 +134,15 @@ class Settings(BaseSettings):
         if model not in ASR_MODELS:
             raise ValueError(f"must be one of {', '.join(ASR_MODELS)}, not {value!r}")
         return model
+
+    @model_validator(mode="after")
+    def _pieces_fit_a_batch(self) -> Settings:
+        """One piece (or streaming window) must fit the batch bound, or a replica could never take it."""
+        longest = max(self.asr_piece_seconds, self.stream_window_seconds)
+        if longest > self.batch_max_audio_seconds:
+            raise ValueError(f"batch_max_audio_seconds ({self.batch_max_audio_seconds:g}) must be at least "
+                             f"asr_piece_seconds and stream_window_seconds ({longest:g})")
+        return self
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

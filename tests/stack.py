@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIN_APP = "qwen3-asr"
 LIFECYCLE_APP = "lifecycle"
 LIFECYCLE_IDLE_S = 6.0
+LIFECYCLE_MAX_TRANSCRIPTIONS = 4
 AUTH_APP = "auth"
 AUTH_PREFIX = "/auth"
 AUTH_KEY = "auth-stack-key-5b1e"
@@ -72,7 +73,9 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
                  "model_1_7b_source": tiny["asr-random"],
                  # long audio comes back whole from several pieces; tiny queues show backpressure
                  "asr_piece_seconds": 8, "align_piece_seconds": 8,
-                 "model_max_ongoing_requests": 2, "model_max_queued_requests": 2},
+                 "model_max_ongoing_requests": 2, "model_max_queued_requests": 2,
+                 # admission control: a fifth concurrent transcription is refused with 503 at once
+                 "max_transcriptions_in_flight": LIFECYCLE_MAX_TRANSCRIPTIONS},
     }
     config["applications"].append(lifecycle)
     config["applications"].append(auth_app(main))

@@ -7,6 +7,8 @@ go through `TranscriptionService`; they differ only in request/response shapes.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 from qwen_asr.inference.utils import merge_languages, split_audio_into_chunks
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 from ray.serve.exceptions import BackPressureError
 
 from deployments.protocol import (
@@ -30,11 +33,51 @@ from deployments.protocol import (
 from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
 from serve_app.errors import ApiError, bad_request
 from serve_app.languages import Language, UnknownLanguage, resolve_language
+from serve_app.services.admission import Admission, overloaded
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.subtitles import join_words
 from serve_app.settings import Settings
 
 DTYPES = ("bfloat16", "float16")
+logger = logging.getLogger(__name__)
+
+# A model replica that died (SIGKILL, OOM, a crash) while our call was on it: Serve starts another,
+# so the request is answered 503 + Retry-After, never a 500 that names Ray's exception.
+REPLICA_LOST = (ActorDiedError, ActorUnavailableError, RayActorError)
+REPLICA_LOST_RETRY_S = 5
+# Ingress slots kept free of file transcriptions: /health, /api/status, the UI's own requests.
+RESERVED_INGRESS_SLOTS = 8
+# Scripts whose characters are about one token each for Qwen's tokenizer (CJK ideographs, kana,
+# hangul, CJK punctuation and full-width forms); other text is about four characters a token.
+_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f"
+                   r"\uff00-\uffef\U00020000-\U0003ffff]")
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap upper-side estimate of Qwen tokens without the tokenizer: wide characters 1 each,
+    everything else 1 per 4 characters (rounded up)."""
+    wide = len(_WIDE.findall(text))
+    return wide + -(-(len(text) - wide) // 4)
+
+
+def replica_lost(exc: BaseException) -> bool:
+    return isinstance(exc, REPLICA_LOST)
+
+
+def model_unavailable(model: str) -> ApiError:
+    return ApiError(503, "model_unavailable",
+                    f"The {model} replica stopped while working on this request; it is restarting, retry shortly.",
+                    headers={"Retry-After": str(REPLICA_LOST_RETRY_S)})
+
+
+def admission_limit(settings: Settings, ingress_max_ongoing: int) -> int:
+    """File transcriptions in flight: below the ingress's slots, leaving room for sockets and health."""
+    from serve_app.services.streaming import session_limit
+
+    sockets = session_limit(settings.stream_max_sessions, ingress_max_ongoing)
+    headroom = max(1, ingress_max_ongoing - sockets - RESERVED_INGRESS_SLOTS)
+    wanted = settings.max_transcriptions_in_flight
+    return min(wanted, headroom) if wanted else headroom
 
 
 @dataclass
@@ -91,6 +134,9 @@ class TranscriptionService:
         self.lifecycle = lifecycle
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
+        from serve_app.services.streaming import ingress_max_ongoing
+
+        self.admission = Admission(admission_limit(settings, ingress_max_ongoing(settings)))
 
     # ---- validation -------------------------------------------------------------------
     def options(self, *, model: str | None, language: str | None, return_timestamps: bool,
@@ -110,6 +156,11 @@ class TranscriptionService:
             raise bad_request("context_too_long",
                               f"Context has {len(context)} characters; the limit is {self.settings.max_context_chars}.",
                               "context")
+        tokens = estimate_tokens(context)
+        if tokens > self.settings.max_context_tokens:
+            raise bad_request("context_too_long",
+                              f"Context is about {tokens} tokens; the limit is {self.settings.max_context_tokens} "
+                              f"(a CJK character counts about 1, other text about 4 characters a token).", "context")
         if return_timestamps and resolved is not None and not resolved.aligner:
             raise bad_request(
                 "timestamps_unsupported_language",
@@ -149,10 +200,21 @@ class TranscriptionService:
             return await self.asr_handles[options.model].transcribe.remote(request)
         except BackPressureError as exc:
             raise overloaded() from exc
+        except REPLICA_LOST as exc:
+            logger.warning("the %s replica was lost during a request: %s", options.model, type(exc).__name__)
+            raise model_unavailable(options.model) from None
 
     async def stream_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
                             started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
-        """Transcribes all pieces concurrently (they batch), yields them in order as they finish."""
+        """Transcribes all pieces concurrently (they batch), yields them in order as they finish.
+
+        Takes an admission slot for as long as it runs (503 + Retry-After when none is free)."""
+        async with self.admission.slot():
+            async for item in self._stream_pieces(options, audio, started):
+                yield item
+
+    async def _stream_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
+                             started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
         started = started or time.time()
         # Finding quiet cuts in a long file takes a while: never on the event loop.
         pieces = await asyncio.to_thread(self.split, audio.samples, options.return_timestamps)
@@ -176,15 +238,21 @@ class TranscriptionService:
                     task.cancel()
 
     async def transcribe(self, source: BinaryIO, options: TranscribeOptions) -> Transcript:
-        audio = await self.decode(source)
-        return await self.transcribe_audio(audio, options)
+        # Admitted before decoding: a refused request costs no decode either.
+        async with self.admission.slot():
+            audio = await self.decode(source)
+            return await self._transcribe_audio(audio, options)
 
     async def transcribe_audio(self, audio: DecodedAudio, options: TranscribeOptions) -> Transcript:
+        async with self.admission.slot():
+            return await self._transcribe_audio(audio, options)
+
+    async def _transcribe_audio(self, audio: DecodedAudio, options: TranscribeOptions) -> Transcript:
         started_wall = time.time()
         started = time.perf_counter()
         pieces: list[PieceText] = []
         results: list[AsrResult] = []
-        async for piece, result in self.stream_pieces(options, audio, started_wall):
+        async for piece, result in self._stream_pieces(options, audio, started_wall):
             pieces.append(piece)
             results.append(result)
         load_wait = max(0.0, max(r.replica_loaded_at for r in results) - started_wall)
@@ -237,6 +305,9 @@ class TranscriptionService:
                 results = await asyncio.gather(*(bounded(r) for _, r in requests))
             except BackPressureError as exc:
                 raise overloaded() from exc
+            except REPLICA_LOST as exc:
+                logger.warning("the aligner replica was lost during a request: %s", type(exc).__name__)
+                raise model_unavailable(ALIGNER) from None
             except UnsupportedAlignLanguage as exc:
                 raise ApiError(422, "timestamps_unsupported_language", str(exc), param="language") from exc
         words = [
@@ -247,6 +318,3 @@ class TranscriptionService:
         load_wait = max(0.0, max(r.replica_loaded_at for r in results) - started_wall)
         return words, load_wait
 
-
-def overloaded() -> ApiError:
-    return ApiError(503, "overloaded", "The service is busy; retry shortly.", headers={"Retry-After": "2"})
