@@ -31,7 +31,7 @@ from deployments.protocol import (
     WordTime,
 )
 from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
-from serve_app.errors import ApiError, bad_request
+from serve_app.errors import ApiError, bad_request, echo
 from serve_app.languages import Language, UnknownLanguage, resolve_language
 from serve_app.services.admission import Admission, overloaded
 from serve_app.services.lifecycle import LifecycleService
@@ -143,14 +143,14 @@ class TranscriptionService:
                 dtype: str | None, context: str | None) -> TranscribeOptions:
         model_id = (model or self.settings.default_model).strip().lower()
         if model_id not in ASR_MODELS:
-            raise bad_request("unknown_model", f"Unknown model {model!r}; choose one of {', '.join(ASR_MODELS)}.", "model")
+            raise bad_request("unknown_model", f"Unknown model {echo(model)}; choose one of {', '.join(ASR_MODELS)}.", "model")
         try:
             resolved = resolve_language(language)
         except UnknownLanguage as exc:
             raise bad_request("unsupported_language", str(exc), "language") from exc
         dtype = (dtype or "").strip().lower() or None
         if dtype is not None and dtype not in DTYPES:
-            raise bad_request("invalid_dtype", f"Unknown dtype {dtype!r}; choose bfloat16 or float16.", "dtype")
+            raise bad_request("invalid_dtype", f"Unknown dtype {echo(dtype)}; choose bfloat16 or float16.", "dtype")
         context = context or ""
         if len(context) > self.settings.max_context_chars:
             raise bad_request("context_too_long",
