@@ -13,6 +13,8 @@ from typing import Any
 
 from ray import serve
 
+from deployments.protocol import SAMPLE_RATE
+
 logger = logging.getLogger(__name__)
 
 # Custom autoscaling metric names read by deployments.autoscaling.
@@ -119,7 +121,6 @@ def torch_thread_count(requested: int) -> int:
 
 DEFAULT_BATCH_MAX_SIZE = 8
 DEFAULT_BATCH_MAX_AUDIO_SECONDS = 240.0
-SAMPLE_RATE = 16_000
 
 
 @dataclass
