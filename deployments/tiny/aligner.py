@@ -92,14 +92,6 @@ def text_config_overrides() -> dict:
     }
 
 
-def _norms_to_identity(model: nn.Module) -> None:
-    for module in model.modules():
-        if isinstance(module, nn.LayerNorm) or type(module).__name__.endswith("RMSNorm"):
-            module.weight.fill_(1.0)
-            if getattr(module, "bias", None) is not None:
-                module.bias.zero_()
-
-
 def _write_audio_tower(tower: nn.Module) -> None:
     tower.conv2d1.weight[0, 0, 2, :] = G1  # kernel [out, in, mel bin, time]
     tower.conv2d1.weight[0, 0, 0, :] = -G1
@@ -171,7 +163,7 @@ def apply_aligner_weights(model: nn.Module, tokenizer) -> None:
     """Writes the scripted weights into a freshly built aligner (see the module docstring)."""
     for param in model.parameters():
         param.zero_()
-    _norms_to_identity(model)
+    scripted.norms_to_identity(model)
     thinker = model.thinker
     _write_audio_tower(thinker.audio_tower)
     _write_embeddings(thinker.model.embed_tokens.weight, tokenizer)

@@ -157,7 +157,8 @@ def text_config_overrides() -> dict:
     }
 
 
-def _norms_to_identity(model: nn.Module) -> None:
+def norms_to_identity(model: nn.Module) -> None:
+    """Every norm passes its input through unchanged (weights 1, biases 0)."""
     for module in model.modules():
         if isinstance(module, nn.LayerNorm) or type(module).__name__.endswith("RMSNorm"):
             module.weight.fill_(1.0)
@@ -202,7 +203,7 @@ def _write_gated_mlp(mlp: nn.Module) -> None:
 def apply_scripted_weights(model: nn.Module, tokenizer, script: Script) -> None:
     for param in model.parameters():
         param.zero_()
-    _norms_to_identity(model)
+    norms_to_identity(model)
     thinker = model.thinker
     embed, head = thinker.model.embed_tokens.weight, thinker.lm_head.weight
     _write_tables(embed, head, script)
