@@ -13,7 +13,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.protocol import SAMPLE_RATE
+from deployments.protocol import DEFAULT_BATCH_MAX_AUDIO_SECONDS, DEFAULT_BATCH_MAX_SIZE, SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +117,6 @@ def torch_thread_count(requested: int) -> int:
     if assigned >= 1:
         return int(assigned)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-DEFAULT_BATCH_MAX_SIZE = 8
-DEFAULT_BATCH_MAX_AUDIO_SECONDS = 240.0
 
 
 @dataclass

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Batch limits per model replica: defaults of the settings of the same name, and what a replica
+# uses until its user_config arrives.
+DEFAULT_BATCH_MAX_SIZE = 8
+DEFAULT_BATCH_MAX_AUDIO_SECONDS = 240.0
+
 SAMPLE_RATE = 16_000
 
 ASR_1_7B = "qwen3-asr-1.7b"

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from deployments.protocol import ASR_MODELS
+from deployments.protocol import ASR_MODELS, DEFAULT_BATCH_MAX_AUDIO_SECONDS, DEFAULT_BATCH_MAX_SIZE
 
 ENV_PREFIX = "QWEN_ASR_"
 
@@ -40,9 +40,9 @@ class Settings(BaseSettings):
         "auto", description="auto = flash_attention_2 when flash-attn imports on CUDA, else sdpa."
     )
     max_new_tokens: int = Field(512, ge=1, description="Upper bound on generated tokens per audio piece.")
-    batch_max_size: int = Field(8, ge=1, description="Most requests in one dynamic batch (@serve.batch) per model replica.")
+    batch_max_size: int = Field(DEFAULT_BATCH_MAX_SIZE, ge=1, description="Most requests in one dynamic batch (@serve.batch) per model replica.")
     batch_max_audio_seconds: float = Field(
-        240.0, gt=0,
+        DEFAULT_BATCH_MAX_AUDIO_SECONDS, gt=0,
         description="Most audio in one model call, in padded seconds (requests x longest): bounds replica memory.",
     )
     batch_wait_timeout_s: float = Field(0.02, ge=0, description="How long a batch waits to fill up.")

@@ -21,10 +21,16 @@ MAIN_APP = "qwen3-asr"
 LIFECYCLE_APP = "lifecycle"
 LIFECYCLE_IDLE_S = 6.0
 LIFECYCLE_MAX_TRANSCRIPTIONS = 4
+LIFECYCLE_STREAM_IDLE_S = 3.0
+LIFECYCLE_STREAM_SESSIONS = 2
 AUTH_APP = "auth"
 AUTH_PREFIX = "/auth"
 AUTH_KEY = "auth-stack-key-5b1e"
-PREFIXES = {MAIN_APP: "", LIFECYCLE_APP: "/lc", AUTH_APP: AUTH_PREFIX}
+CAPPED_APP = "streamcap"
+CAPPED_PREFIX = "/sc"
+CAPPED_SLOTS = 4  # the capped app's Ingress max_ongoing_requests: its stream session limit becomes 2
+PREFIXES = {MAIN_APP: "", LIFECYCLE_APP: "/lc", AUTH_APP: AUTH_PREFIX, CAPPED_APP: CAPPED_PREFIX}
+APPS = tuple(PREFIXES)
 
 
 def free_port() -> int:
@@ -52,6 +58,9 @@ def tiny_args(tiny: dict[str, str]) -> dict:
         "max_upload_mb": 2,
         "release_wait_s": 45,
         "switch_wait_s": 45,
+        # Both ASR models stay warm, so tests that alternate models pay no cold start each time.
+        # The switch policy (on in serve_config.yaml) is exercised on the auth app.
+        "release_other_on_switch": False,
     }
 
 
@@ -75,16 +84,31 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
                  "asr_piece_seconds": 8, "align_piece_seconds": 8,
                  "model_max_ongoing_requests": 2, "model_max_queued_requests": 2,
                  # admission control: a fifth concurrent transcription is refused with 503 at once
-                 "max_transcriptions_in_flight": LIFECYCLE_MAX_TRANSCRIPTIONS},
+                 "max_transcriptions_in_flight": LIFECYCLE_MAX_TRANSCRIPTIONS,
+                 # streaming deadlines short enough to watch, and two sessions to fill
+                 "stream_idle_timeout_s": LIFECYCLE_STREAM_IDLE_S, "stream_start_timeout_s": LIFECYCLE_STREAM_IDLE_S,
+                 "stream_max_sessions": LIFECYCLE_STREAM_SESSIONS},
     }
     config["applications"].append(lifecycle)
     config["applications"].append(auth_app(main))
+    config["applications"].append(capped_app(main))
     return config
 
 
 def auth_app(main: dict) -> dict:
-    """The main app again, with an API key: key protection through the real Serve proxy."""
-    return {**main, "name": AUTH_APP, "route_prefix": AUTH_PREFIX, "args": {**main["args"], "api_key": AUTH_KEY}}
+    """The main app again, with an API key (key protection through the real Serve proxy) and the
+    switch policy of serve_config.yaml: a new ASR model releases the other one first."""
+    return {**main, "name": AUTH_APP, "route_prefix": AUTH_PREFIX,
+            "args": {**main["args"], "api_key": AUTH_KEY, "release_other_on_switch": True}}
+
+
+def capped_app(main: dict) -> dict:
+    """The main app with an Ingress of only CAPPED_SLOTS slots, set in the deployment config as an
+    operator would in serve_config.yaml, while the setting still says 64."""
+    deployments = [{**d, "max_ongoing_requests": CAPPED_SLOTS} if d["name"] == "Ingress" else d
+                   for d in main.get("deployments", [])]
+    assert any(d["name"] == "Ingress" for d in deployments)
+    return {**main, "name": CAPPED_APP, "route_prefix": CAPPED_PREFIX, "deployments": deployments}
 
 
 @dataclass
@@ -110,7 +134,7 @@ def start_stack(tiny: dict[str, str]) -> Stack:
         port = free_port()
         config = test_config(tiny, port)
         deploy_config.deploy(config)
-        for app in (MAIN_APP, LIFECYCLE_APP, AUTH_APP):
+        for app in APPS:
             deploy_config.wait_until_running(app, timeout_s=600)
         stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
         wait_http(stack.url("/health"))

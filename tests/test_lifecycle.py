@@ -1,7 +1,7 @@
 """GPU lifecycle from Serve autoscaling: lazy load, idle unload, release now, model switch.
 
 Runs against the `lifecycle` application (idle timeout of a few seconds, switch policy
-off) and the main one (switch policy on, the default). Orderings are proven from the
+off), the main one and the `auth` one (switch policy on, as in serve_config.yaml). Orderings are proven from the
 replicas' own start/exit times (`replica_history` in /api/status), not from a status
 read afterwards, and no assertion depends on how fast this machine is.
 """
@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from tests.stack import LIFECYCLE_APP, LIFECYCLE_IDLE_S, MAIN_APP, expected_text
+from tests.stack import AUTH_APP, AUTH_KEY, LIFECYCLE_APP, LIFECYCLE_IDLE_S, MAIN_APP, expected_text
 
 ASR_LARGE, ASR_SMALL, ALIGNER = "qwen3-asr-1.7b", "qwen3-asr-0.6b", "qwen3-forced-aligner-0.6b"
 # Clocks of the ingress, the registry and the replicas are one host's clock here; this only
@@ -22,8 +22,16 @@ ASR_LARGE, ASR_SMALL, ALIGNER = "qwen3-asr-1.7b", "qwen3-asr-0.6b", "qwen3-force
 CLOCK_SLACK_S = 0.5
 
 
+def keyed(app) -> dict[str, str]:
+    return {"Authorization": f"Bearer {AUTH_KEY}"} if app == AUTH_APP else {}
+
+
+def status(stack, app):
+    return httpx.get(stack.url("/api/status", app), headers=keyed(app), timeout=30).json()
+
+
 def models(stack, app):
-    return httpx.get(stack.url("/api/status", app), timeout=30).json()["models"]
+    return status(stack, app)["models"]
 
 
 def history(stack, app, model):
@@ -41,7 +49,7 @@ def alive(records):
 def transcribe(stack, audio, app, model=ASR_SMALL, **form):
     with open(audio["speech_en"], "rb") as handle:
         response = httpx.post(stack.url("/api/transcribe", app), files={"file": ("a.wav", handle)},
-                              data={"model": model, **form}, timeout=300)
+                              data={"model": model, **form}, headers=keyed(app), timeout=300)
     assert response.status_code == 200, response.text
     return response
 
@@ -148,12 +156,13 @@ def test_switch_policy_off_keeps_the_other_model(stack, audio):
 
 
 def test_switch_policy_on_the_other_model_exits_before_the_new_one_is_constructed(stack, audio):
-    transcribe(stack, audio, MAIN_APP, model=ASR_SMALL)
-    small_replica = alive(history(stack, MAIN_APP, ASR_SMALL))
+    assert status(stack, AUTH_APP)["config"]["release_other_on_switch"] is True
+    transcribe(stack, audio, AUTH_APP, model=ASR_SMALL)
+    small_replica = alive(history(stack, AUTH_APP, ASR_SMALL))
     assert small_replica, "the small model should be loaded"
-    transcribe(stack, audio, MAIN_APP, model=ASR_LARGE)
-    small = [r for r in history(stack, MAIN_APP, ASR_SMALL) if r["replica_id"] == small_replica[0]["replica_id"]]
-    large = history(stack, MAIN_APP, ASR_LARGE)[-1]
+    transcribe(stack, audio, AUTH_APP, model=ASR_LARGE)
+    small = [r for r in history(stack, AUTH_APP, ASR_SMALL) if r["replica_id"] == small_replica[0]["replica_id"]]
+    large = history(stack, AUTH_APP, ASR_LARGE)[-1]
     assert small[0]["exited_at"], f"the small model's replica is still alive: {small}"
     assert small[0]["exit_reason"] == "released"
     assert large["started_at"] >= small[0]["exited_at"], (small, large)

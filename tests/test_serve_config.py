@@ -37,6 +37,11 @@ def test_builder_gives_every_model_scale_to_zero_autoscaling():
     assert config["policy"]["policy_kwargs"] == {"idle_timeout_s": 42}
 
 
+def test_production_config_releases_the_other_model_on_a_switch():
+    # The test stack turns this off for speed (tests/stack.py) and tests the policy on its auth app.
+    assert deploy_config.load_config()["applications"][0]["args"]["release_other_on_switch"] is True
+
+
 def test_cpu_override_asks_for_no_gpu():
     config = deploy_config.without_gpus(deploy_config.load_config())
     for deployment in config["applications"][0]["deployments"]:

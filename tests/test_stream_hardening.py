@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import time
 
@@ -20,6 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 from serve_app.services.streaming import StreamConfig
 from serve_app.settings import Settings
 from serve_app.stream_protocol import MAX_JSON_DEPTH, parse_json_message
+from tests.stack import LIFECYCLE_APP, LIFECYCLE_STREAM_IDLE_S, LIFECYCLE_STREAM_SESSIONS
 from tests.test_streaming_unit import FakeAsr, fake_app, pcm, receive_until, speech
 
 STREAM = "/api/transcribe/stream"
@@ -168,31 +168,10 @@ def test_stream_errors_do_not_echo_a_megabyte(message):
 
 
 # ---------------------------------------------------------------------- the real stack
-IDLE_APP = "streamidle"
-IDLE_PREFIX = "/si"
-STACK_IDLE_S = 3.0
-STACK_SESSIONS = 2
-
-
 @pytest.fixture(scope="module")
 def idle_app(stack):
-    """One more application of the main app, with short streaming timeouts and two sessions."""
-    from serve_app import deploy_config
-    from tests.stack import MAIN_APP
-
-    config = copy.deepcopy(stack.config)
-    main = next(a for a in config["applications"] if a["name"] == MAIN_APP)
-    app = copy.deepcopy(main)
-    app.update(name=IDLE_APP, route_prefix=IDLE_PREFIX)
-    app["args"] = {**app["args"], "release_other_on_switch": False, "stream_idle_timeout_s": STACK_IDLE_S,
-                   "stream_start_timeout_s": STACK_IDLE_S, "stream_max_sessions": STACK_SESSIONS}
-    config["applications"].append(app)
-    deploy_config.deploy(config)
-    try:
-        deploy_config.wait_until_running(IDLE_APP, timeout_s=300)
-        yield f"{stack.base_url}{IDLE_PREFIX}".replace("http://", "ws://", 1) + STREAM
-    finally:
-        deploy_config.deploy(stack.config)
+    """The lifecycle app: short streaming deadlines and two sessions (see tests/stack.py)."""
+    return stack.url(STREAM, LIFECYCLE_APP).replace("http://", "ws://", 1)
 
 
 async def _recv(ws, timeout: float) -> dict:
@@ -213,7 +192,7 @@ async def test_stack_pre_ready_silent_sockets_are_closed_and_free_their_slots(id
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
-    sockets = await asyncio.gather(*(_silent_after_audio(idle_app) for _ in range(STACK_SESSIONS)))
+    sockets = await asyncio.gather(*(_silent_after_audio(idle_app) for _ in range(LIFECYCLE_STREAM_SESSIONS)))
     try:
         # the slots are taken: one more is refused
         extra = await connect(idle_app, open_timeout=120)
@@ -237,7 +216,7 @@ async def test_stack_pre_ready_silent_sockets_are_closed_and_free_their_slots(id
             assert [m["type"] for m in seen][-2:] == ["ready", "error"], seen
             assert seen[-1]["code"] == "idle_timeout"
             assert ws.close_code == 1008
-            assert closed_at - ready_at <= STACK_IDLE_S + 5, closed_at - ready_at
+            assert closed_at - ready_at <= LIFECYCLE_STREAM_IDLE_S + 30, closed_at - ready_at
     finally:
         for ws in sockets:
             await ws.close()
@@ -255,7 +234,7 @@ async def test_stack_pre_ready_silent_sockets_are_closed_and_free_their_slots(id
     silent = await connect(idle_app, open_timeout=120)
     began = time.monotonic()
     message = await _recv(silent, 60)
-    assert message["code"] == "start_timeout" and time.monotonic() - began <= STACK_IDLE_S + 3
+    assert message["code"] == "start_timeout" and time.monotonic() - began <= LIFECYCLE_STREAM_IDLE_S + 30
     with contextlib.suppress(ConnectionClosed):
         await _recv(silent, 30)
     assert silent.close_code == 1008

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 
 import httpx
@@ -13,11 +12,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from serve_app import deploy_config
 from serve_app.services.streaming import StreamConfig, session_limit
 from serve_app.settings import Settings
 from tests.audio_fixtures import load_16k
-from tests.stack import LIFECYCLE_APP, MAIN_APP, expected_text
+from tests.stack import CAPPED_APP, CAPPED_SLOTS, LIFECYCLE_APP, expected_text
 
 SMALL = "qwen3-asr-0.6b"
 SCRIPTED = expected_text("qwen3-asr-1.7b")  # the main app's default model
@@ -339,33 +337,10 @@ async def test_open_sockets_never_starve_http_and_the_limit_is_enforced(stack, a
 
 
 # ---------------------------------------------------------------------- a deliberately small ingress
-CAPPED_APP = "streamcap"
-CAPPED_PREFIX = "/sc"
-CAPPED_SLOTS = 4  # the ingress's max_ongoing_requests: the session limit becomes 2
-
-
 @pytest.fixture(scope="module")
 def capped(stack):
-    """A third application whose Ingress has only 4 slots (set in the deployment config, as an operator
-    would in serve_config.yaml, while the setting still says 64)."""
-    if any(a["name"] == CAPPED_APP for a in stack.config["applications"]):  # already part of the test stack
-        yield f"{stack.base_url}{CAPPED_PREFIX}"
-        return
-    config = copy.deepcopy(stack.config)
-    main = next(a for a in config["applications"] if a["name"] == MAIN_APP)
-    app = copy.deepcopy(main)
-    app.update(name=CAPPED_APP, route_prefix=CAPPED_PREFIX)
-    app["args"] = {**app["args"], "release_other_on_switch": False}
-    app["deployments"] = [{**d, "max_ongoing_requests": CAPPED_SLOTS} if d["name"] == "Ingress" else d
-                          for d in app.get("deployments", [])]
-    assert any(d["name"] == "Ingress" for d in app["deployments"])
-    config["applications"].append(app)
-    deploy_config.deploy(config)
-    try:
-        deploy_config.wait_until_running(CAPPED_APP, timeout_s=300)
-        yield f"{stack.base_url}{CAPPED_PREFIX}"
-    finally:
-        deploy_config.deploy(stack.config)
+    """The stack's `streamcap` app: an Ingress with only CAPPED_SLOTS slots (see tests/stack.py)."""
+    return stack.url("", CAPPED_APP)
 
 
 async def try_session(url: str) -> tuple[object, list[dict]]:
