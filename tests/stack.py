@@ -19,6 +19,7 @@ from serve_app.launcher import FAST_METRICS_ENV
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_APP = "qwen3-asr"
 LIFECYCLE_APP = "lifecycle"
+LIFECYCLE_PREFIX = "/lc"
 LIFECYCLE_IDLE_S = 6.0
 LIFECYCLE_MAX_TRANSCRIPTIONS = 4
 LIFECYCLE_STREAM_IDLE_S = 3.0
@@ -29,7 +30,7 @@ AUTH_KEY = "auth-stack-key-5b1e"
 CAPPED_APP = "streamcap"
 CAPPED_PREFIX = "/sc"
 CAPPED_SLOTS = 4  # the capped app's Ingress max_ongoing_requests: its stream session limit becomes 2
-PREFIXES = {MAIN_APP: "", LIFECYCLE_APP: "/lc", AUTH_APP: AUTH_PREFIX, CAPPED_APP: CAPPED_PREFIX}
+PREFIXES = {MAIN_APP: "", LIFECYCLE_APP: LIFECYCLE_PREFIX, AUTH_APP: AUTH_PREFIX, CAPPED_APP: CAPPED_PREFIX}
 APPS = tuple(PREFIXES)
 
 
@@ -74,7 +75,7 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
     lifecycle = {
         **main,
         "name": LIFECYCLE_APP,
-        "route_prefix": "/lc",
+        "route_prefix": LIFECYCLE_PREFIX,
         # Random weights for the 1.7B slot: deterministic junk, for parity with a direct call.
         # torch_threads 0: threads follow the CPUs the replica is given (here every core).
         "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False,
@@ -120,6 +121,9 @@ class Stack:
 
     def url(self, path: str, app: str = MAIN_APP) -> str:
         return f"{self.base_url}{PREFIXES[app]}{path}"
+
+    def ws_url(self, path: str, app: str = MAIN_APP) -> str:
+        return self.url(path, app).replace("http://", "ws://", 1)
 
 
 def start_stack(tiny: dict[str, str]) -> Stack:

@@ -110,7 +110,7 @@ def speech_pcm(audio) -> bytes:
 
 
 def ws_url(stack, query: str = "") -> str:
-    return stack.url(STREAM_PATH, AUTH_APP).replace("http", "ws", 1) + query
+    return stack.ws_url(STREAM_PATH, AUTH_APP) + query
 
 
 # --- the route table ---------------------------------------------------------------------------

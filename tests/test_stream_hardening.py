@@ -171,7 +171,7 @@ def test_stream_errors_do_not_echo_a_megabyte(message):
 @pytest.fixture(scope="module")
 def idle_app(stack):
     """The lifecycle app: short streaming deadlines and two sessions (see tests/stack.py)."""
-    return stack.url(STREAM, LIFECYCLE_APP).replace("http://", "ws://", 1)
+    return stack.ws_url(STREAM, LIFECYCLE_APP)
 
 
 async def _recv(ws, timeout: float) -> dict:

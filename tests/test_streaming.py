@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from serve_app.services.streaming import StreamConfig, session_limit
 from serve_app.settings import Settings
 from tests.audio_fixtures import load_16k
-from tests.stack import CAPPED_APP, CAPPED_SLOTS, LIFECYCLE_APP, expected_text
+from tests.stack import CAPPED_APP, CAPPED_SLOTS, LIFECYCLE_APP, MAIN_APP, expected_text
 
 SMALL = "qwen3-asr-0.6b"
 SCRIPTED = expected_text("qwen3-asr-1.7b")  # the main app's default model
@@ -23,9 +23,8 @@ SR = 16_000
 STREAM = "/api/transcribe/stream"
 
 
-def ws_url(stack, app: str | None = None) -> str:
-    url = stack.url(STREAM, app) if app else stack.url(STREAM)
-    return url.replace("http://", "ws://", 1)
+def ws_url(stack, app: str = MAIN_APP) -> str:
+    return stack.ws_url(STREAM, app)
 
 
 def f32(samples: np.ndarray) -> bytes:
@@ -337,12 +336,6 @@ async def test_open_sockets_never_starve_http_and_the_limit_is_enforced(stack, a
 
 
 # ---------------------------------------------------------------------- a deliberately small ingress
-@pytest.fixture(scope="module")
-def capped(stack):
-    """The stack's `streamcap` app: an Ingress with only CAPPED_SLOTS slots (see tests/stack.py)."""
-    return stack.url("", CAPPED_APP)
-
-
 async def try_session(url: str) -> tuple[object, list[dict]]:
     ws = await connect(url, open_timeout=120)
     with contextlib.suppress(ConnectionClosed):  # a refused socket may be closed before our start goes out
@@ -354,9 +347,10 @@ async def try_session(url: str) -> tuple[object, list[dict]]:
     return ws, [first]
 
 
-async def test_more_sockets_than_ingress_slots_cannot_starve_http(stack, capped, audio):
-    base = capped
-    url = base.replace("http://", "ws://", 1) + STREAM
+async def test_more_sockets_than_ingress_slots_cannot_starve_http(stack, audio):
+    # the stack's `streamcap` app: an Ingress with only CAPPED_SLOTS slots (see tests/stack.py)
+    base = stack.url("", CAPPED_APP)
+    url = ws_url(stack, CAPPED_APP)
     limit = session_limit(Settings().stream_max_sessions, CAPPED_SLOTS)
     assert limit == CAPPED_SLOTS // 2
     samples = load_16k(audio["speech_en"])

@@ -587,7 +587,7 @@ def streaming_unavailable(stack) -> str | None:
     from websockets.exceptions import InvalidStatus, WebSocketException
     from websockets.sync.client import connect
 
-    url = stack.base_url.replace("http", "ws", 1) + "/api/transcribe/stream"
+    url = stack.ws_url("/api/transcribe/stream")
     try:
         with connect(url, open_timeout=30, close_timeout=5) as ws:
             ws.send(json.dumps({"type": "start", "model": "qwen3-asr-1.7b", "language": "auto", "context": "",
