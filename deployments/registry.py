@@ -22,6 +22,8 @@ from ray import serve
 STALE_AFTER_S = 15.0
 # Finished replica lifetimes kept per model, newest last.
 HISTORY_PER_MODEL = 16
+# Ids of replicas that reported their exit, kept to ignore their late heartbeats.
+EXITED_IDS_KEPT = 256
 
 
 @serve.deployment(name="ModelRegistry", num_replicas=1, max_ongoing_requests=1000,
@@ -32,6 +34,8 @@ class ModelRegistry:
         self._release_pending_until: dict[str, float] = {}
         self._replicas: dict[str, dict[str, dict]] = {}
         self._history: dict[str, deque[dict]] = {}
+        # Replicas that said they exited: a heartbeat sent before the exit may arrive after it.
+        self._exited: deque[str] = deque(maxlen=EXITED_IDS_KEPT)
 
     # ---- releases ---------------------------------------------------------------------
     def request_release(self, model_ids: list[str], ttl_s: float = 300.0) -> float:
@@ -61,6 +65,8 @@ class ModelRegistry:
     def heartbeat(self, model_id: str, replica_id: str, info: dict) -> bool:
         """Stores a replica's report; answers whether it should release itself."""
         now = time.time()
+        if replica_id in self._exited:
+            return True  # a late report from a replica that has exited: it must not come back
         if replica_id not in self._replicas.get(model_id, {}):
             self._unforget(model_id, replica_id)
         known = self._replicas.setdefault(model_id, {}).get(replica_id, {"replica_id": replica_id})
@@ -70,6 +76,7 @@ class ModelRegistry:
 
     def replica_exited(self, model_id: str, replica_id: str, reason: str) -> None:
         record = self._replicas.get(model_id, {}).pop(replica_id, None) or {"replica_id": replica_id}
+        self._exited.append(replica_id)
         self._remember(model_id, {**record, "exited_at": time.time(), "exit_reason": reason})
 
     def _remember(self, model_id: str, record: dict) -> None:

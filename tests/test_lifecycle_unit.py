@@ -172,6 +172,18 @@ def test_registry_records_replica_lifetimes():
     assert record["exit_reason"] == "released" and record["exited_at"] >= record["loaded_at"]
 
 
+def test_registry_ignores_a_heartbeat_that_arrives_after_the_exit():
+    # record_autoscaling_stats() may still be in flight while __del__ reports the exit.
+    registry = Registry()
+    registry.replica_started("m", "r1", {"started_at": 1.0})
+    registry.heartbeat("m", "r1", {"loaded_at": 2.0, "releasing": True})
+    registry.replica_exited("m", "r1", "released")
+    assert registry.heartbeat("m", "r1", {"loaded_at": 2.0, "releasing": True}) is True, "told to go again"
+    snapshot = registry.snapshot()
+    assert snapshot["replicas"]["m"] == [], "an exited replica came back as a live, releasing one"
+    assert [r["exit_reason"] for r in snapshot["history"]["m"]] == ["released"]
+
+
 def test_registry_history_is_bounded():
     registry = Registry()
     for n in range(HISTORY_PER_MODEL + 5):
