@@ -8,7 +8,7 @@ APT_PACKAGES := ffmpeg espeak-ng chromium fonts-noto-cjk fonts-noto-color-emoji 
 .PHONY: test venv apt tiny demo bench clean
 
 test: venv apt tiny
-	TINY_MODELS_DIR=$(TINY_DIR) $(PY) -m pytest tests/ -v
+	TINY_MODELS_DIR=$(TINY_DIR) $(PY) -m pytest tests/ -v --durations=40
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -13,6 +13,12 @@ from tests.stack import Stack, start_stack, stop_stack
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A release makes the next request for that model a cold start (a new Ray actor: 10-30 s on
+    # 2 cores). Tests whose subject is a release run last, so the rest share the warm replicas.
+    items.sort(key=lambda item: item.get_closest_marker("releases_models") is not None)
+
+
 @pytest.fixture(scope="session")
 def tiny_models() -> dict[str, str]:
     from deployments.tiny import ensure_tiny_models

@@ -13,6 +13,7 @@ import os
 import time
 
 import httpx
+import pytest
 
 from tests.stack import AUTH_APP, AUTH_KEY, LIFECYCLE_APP, LIFECYCLE_IDLE_S, MAIN_APP, expected_text
 
@@ -169,6 +170,7 @@ def test_switch_policy_on_the_other_model_exits_before_the_new_one_is_constructe
     print(f"switch: small exited {large['started_at'] - small[0]['exited_at']:.2f}s before large was constructed")
 
 
+@pytest.mark.releases_models
 def test_gpu_offload_then_transcribe_reloads(stack, audio):
     transcribe(stack, audio, MAIN_APP, model=ASR_LARGE)
     response = offload(stack, MAIN_APP)

@@ -409,6 +409,7 @@ async def test_transcribe_with_the_small_model(mcp, audio):
     assert body["text"] == expected_text("qwen3-asr-0.6b") and body["model"] == "qwen3-asr-0.6b"
 
 
+@pytest.mark.releases_models
 async def test_gpu_offload_then_transcribe_reloads(mcp):
     await call(mcp, "transcribe", audio_path="speech_en.wav", model="qwen3-asr-1.7b")
     result = (await call(mcp, "gpu_offload", models=["qwen3-asr-1.7b"])).data
@@ -424,6 +425,7 @@ async def test_gpu_offload_then_transcribe_reloads(mcp):
     assert status["models"]["qwen3-asr-1.7b"]["replicas"] == 1
 
 
+@pytest.mark.releases_models
 async def test_gpu_offload_of_everything(mcp):
     result = (await call(mcp, "gpu_offload")).data
     assert set(result["released"]) | set(result["already_unloaded"]) == {

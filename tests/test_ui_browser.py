@@ -320,6 +320,7 @@ def test_api_error_is_shown_as_a_toast_with_the_server_message(open_page, stack,
     assert not watch.page_errors
 
 
+@pytest.mark.releases_models
 def test_cancel_aborts_a_running_request(open_page, stack, audio):
     httpx.post(stack.url("/api/gpu-offload"), json={}, timeout=120)  # the next request has to load a model: slow
     page, watch = open_page()
@@ -496,6 +497,7 @@ def test_forced_language_and_model_are_sent(open_page, audio):
 
 
 # ----------------------------------------------------------------------------- GPU panel
+@pytest.mark.releases_models
 def test_gpu_panel_shows_model_states_and_release_unloads_them(open_page, stack, audio):
     r = httpx.post(stack.url("/api/transcribe"), files={"file": ("a.wav", audio["speech_en"].read_bytes(), "audio/wav")},
                    data={"model": "qwen3-asr-1.7b"}, timeout=300)
@@ -532,6 +534,7 @@ def test_gpu_panel_shows_model_states_and_release_unloads_them(open_page, stack,
     watch.assert_clean()
 
 
+@pytest.mark.releases_models
 def test_release_one_model(open_page, stack, audio):
     httpx.post(stack.url("/api/transcribe"), files={"file": ("a.wav", audio["speech_en"].read_bytes(), "audio/wav")},
                data={"model": "qwen3-asr-0.6b"}, timeout=300).raise_for_status()
