@@ -29,9 +29,10 @@ class AlignerDeployment(ModelReplica):
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02, batch_size_fn=batch_slots)
     async def align_batch(self, items: list[BatchItem]) -> list[AlignResult]:
         requests = [item.request for item in items]
-        started = time.perf_counter()
-        words = await asyncio.to_thread(
-            self.engine.align, [r.audio for r in requests], [r.text for r in requests], [r.language for r in requests]
-        )
-        elapsed = time.perf_counter() - started
+        with self.lifecycle.model_call():
+            started = time.perf_counter()
+            words = await asyncio.to_thread(
+                self.engine.align, [r.audio for r in requests], [r.text for r in requests], [r.language for r in requests]
+            )
+            elapsed = time.perf_counter() - started
         return [AlignResult(w, elapsed, self.lifecycle.loaded_at or 0.0) for w in words]

@@ -42,9 +42,10 @@ class AsrDeployment(ModelReplica):
         for dtype, group in groupby(indexed, key=lambda pair: pair[1].dtype or ""):
             members = list(group)
             async with self._model_lock:
-                started = time.perf_counter()
-                outputs = await asyncio.to_thread(self._run, dtype or None, [r for _, r in members])
-                elapsed = time.perf_counter() - started
+                with self.lifecycle.model_call():
+                    started = time.perf_counter()
+                    outputs = await asyncio.to_thread(self._run, dtype or None, [r for _, r in members])
+                    elapsed = time.perf_counter() - started
             for (index, request), (language, text) in zip(members, outputs):
                 results[index] = AsrResult(
                     text=text,

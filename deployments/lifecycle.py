@@ -13,7 +13,13 @@ from typing import Any
 
 from ray import serve
 
-from deployments.protocol import DEFAULT_BATCH_MAX_AUDIO_SECONDS, DEFAULT_BATCH_MAX_SIZE, SAMPLE_RATE
+from deployments.protocol import (
+    DEFAULT_BATCH_MAX_AUDIO_SECONDS,
+    DEFAULT_BATCH_MAX_SIZE,
+    DEFAULT_BATCH_WAIT_TIMEOUT_S,
+    DEFAULT_MODEL_CALL_TIMEOUT_S,
+    SAMPLE_RATE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ class ReplicaLifecycle:
         self.releasing = False
         self.requests_served = 0
         self.largest_batch = 0
+        self._calls: dict[int, float] = {}  # model calls running now: id -> monotonic start
         try:
             self.replica_id = serve.get_replica_context().replica_id.unique_id
         except Exception:  # outside Serve (unit tests)
@@ -61,6 +68,20 @@ class ReplicaLifecycle:
             self.in_flight -= 1
             self.requests_served += 1
             self.last_active = time.time()
+
+    @contextmanager
+    def model_call(self):
+        """Wraps one call into the model (a batch, or a dtype reload), so a wedged one is seen."""
+        token = object()
+        self._calls[id(token)] = time.monotonic()
+        try:
+            yield
+        finally:
+            self._calls.pop(id(token), None)
+
+    def longest_call_seconds(self) -> float:
+        """How long the oldest model call still running has been going (0 when none runs)."""
+        return time.monotonic() - min(self._calls.values()) if self._calls else 0.0
 
     def idle_seconds(self) -> float:
         # Serve may ask for metrics while the constructor is still loading: that is not idleness.
@@ -183,7 +204,8 @@ class ModelReplica:
         self.batch_max_size = int(config.get("batch_max_size", DEFAULT_BATCH_MAX_SIZE))
         self.batch_max_audio_seconds = float(config.get("batch_max_audio_seconds", DEFAULT_BATCH_MAX_AUDIO_SECONDS))
         batched.set_max_batch_size(self.batch_max_size)
-        batched.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.02)))
+        batched.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", DEFAULT_BATCH_WAIT_TIMEOUT_S)))
+        self.model_call_timeout_s = float(config.get("model_call_timeout_s", DEFAULT_MODEL_CALL_TIMEOUT_S))
         self.batch_config = dict(config)
 
     def batch_item(self, request: Any) -> BatchItem:
@@ -195,6 +217,18 @@ class ModelReplica:
             raise PieceTooLong(f"{seconds:.1f} s of audio in one request; batch_max_audio_seconds is {max_seconds:g} "
                                "(the ingress cuts files into pieces of asr_piece_seconds)")
         return BatchItem(request, seconds, max_seconds / max_size)
+
+    async def check_health(self) -> None:
+        """Serve calls this every health_check_period_s: a model call that never returns (a wedged
+        GPU, a deadlocked kernel) fails it, and Serve replaces the replica."""
+        lifecycle = getattr(self, "lifecycle", None)
+        if lifecycle is None:
+            return
+        limit = getattr(self, "model_call_timeout_s", DEFAULT_MODEL_CALL_TIMEOUT_S)
+        running = lifecycle.longest_call_seconds()
+        if running > limit:
+            raise RuntimeError(f"{lifecycle.model_id}: a model call has run for {running:.0f} s "
+                               f"(model_call_timeout_s is {limit:g}); the model looks wedged")
 
     async def record_autoscaling_stats(self) -> dict[str, float]:
         lifecycle = getattr(self, "lifecycle", None)

@@ -10,6 +10,9 @@ import numpy as np
 # uses until its user_config arrives.
 DEFAULT_BATCH_MAX_SIZE = 8
 DEFAULT_BATCH_MAX_AUDIO_SECONDS = 240.0
+DEFAULT_BATCH_WAIT_TIMEOUT_S = 0.02
+# A model call (one batch, or a dtype reload) running longer than this is taken for wedged.
+DEFAULT_MODEL_CALL_TIMEOUT_S = 600.0
 
 SAMPLE_RATE = 16_000
 

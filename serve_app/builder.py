@@ -74,16 +74,20 @@ def load_options(settings: Settings, source: str) -> dict[str, Any]:
     }
 
 
+def model_user_config(settings: Settings) -> dict[str, Any]:
+    """What every model replica gets through `reconfigure`, so a redeploy changes it in place."""
+    return {"batch_max_size": settings.batch_max_size, "batch_max_audio_seconds": settings.batch_max_audio_seconds,
+            "batch_wait_timeout_s": settings.batch_wait_timeout_s, "model_call_timeout_s": settings.model_call_timeout_s}
+
+
 def build_app(args: dict[str, Any] | None = None) -> Application:
     settings = Settings(**(args or {}))
     if settings.demo:
         settings = demo_settings(settings)
     registry = ModelRegistry.bind()
-    batch_config = {"batch_max_size": settings.batch_max_size, "batch_max_audio_seconds": settings.batch_max_audio_seconds,
-                    "batch_wait_timeout_s": settings.batch_wait_timeout_s}
     common = {
         "autoscaling_config": autoscaling_config(settings),
-        "user_config": batch_config,
+        "user_config": model_user_config(settings),
         "max_ongoing_requests": settings.model_max_ongoing_requests,
         "max_queued_requests": settings.model_max_queued_requests,
         "graceful_shutdown_wait_loop_s": 0.5,

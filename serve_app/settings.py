@@ -13,7 +13,13 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from deployments.protocol import ASR_MODELS, DEFAULT_BATCH_MAX_AUDIO_SECONDS, DEFAULT_BATCH_MAX_SIZE
+from deployments.protocol import (
+    ASR_MODELS,
+    DEFAULT_BATCH_MAX_AUDIO_SECONDS,
+    DEFAULT_BATCH_MAX_SIZE,
+    DEFAULT_BATCH_WAIT_TIMEOUT_S,
+    DEFAULT_MODEL_CALL_TIMEOUT_S,
+)
 
 ENV_PREFIX = "QWEN_ASR_"
 
@@ -45,7 +51,11 @@ class Settings(BaseSettings):
         DEFAULT_BATCH_MAX_AUDIO_SECONDS, gt=0,
         description="Most audio in one model call, in padded seconds (requests x longest): bounds replica memory.",
     )
-    batch_wait_timeout_s: float = Field(0.02, ge=0, description="How long a batch waits to fill up.")
+    batch_wait_timeout_s: float = Field(DEFAULT_BATCH_WAIT_TIMEOUT_S, ge=0, description="How long a batch waits to fill up.")
+    model_call_timeout_s: float = Field(
+        DEFAULT_MODEL_CALL_TIMEOUT_S, gt=0,
+        description="A model call running longer than this fails the replica's health check (a wedged model): Serve replaces it.",
+    )
     torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = the CPUs Ray gives it, or every core if none.")
 
     # --- GPU lifecycle ---
