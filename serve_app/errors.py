@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from serve_app.request_id import current_request_id
+
 logger = logging.getLogger(__name__)
 
 ECHO_MAX_CHARS = 64        # at most this much of one client value is quoted back in an error message
@@ -50,11 +52,19 @@ def bad_request(code: str, message: str, param: str | None = None) -> ApiError:
     return ApiError(400, code, message, param=param)
 
 
+def _with_request_id(body: dict) -> dict:
+    """Every error names its request (the `X-Request-Id` of the response) when it has one."""
+    request_id = current_request_id.get()
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
 def error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
     body = {"code": code, "message": cap_message(message), "status": status}
     if param:
         body["param"] = param
-    return {"error": body}
+    return {"error": _with_request_id(body)}
 
 
 OPENAI_PREFIX = "/v1"
@@ -65,7 +75,7 @@ _OPENAI_TYPES = {401: "authentication_error", 429: "rate_limit_error"}
 def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict:
     """OpenAI's error shape, so the `openai` SDK raises BadRequestError & co. with our message."""
     kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"error": {"message": cap_message(message), "type": kind, "param": param, "code": code}}
+    return {"error": _with_request_id({"message": cap_message(message), "type": kind, "param": param, "code": code})}
 
 
 def is_openai_path(scope) -> bool:

@@ -135,6 +135,7 @@ class ErrorMessage(BaseModel):
     code: str
     message: str
     text: str | None = Field(None, description="The transcript so far, when a limit ends a running session.")
+    request_id: str | None = Field(None, description="The id of this WebSocket's request (its upgrade's X-Request-Id).")
 
 
 def dump(message: BaseModel) -> dict:

@@ -76,3 +76,16 @@ def test_cors_origins_are_configurable():
     assert allowed.headers["access-control-allow-origin"] == "https://asr.example"
     denied = app.get("/api/languages", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in denied.headers
+
+
+def test_the_real_app_names_the_request_in_its_errors():
+    # create_app's own middleware order: the 413 of the upload limit, the 401 of the key check
+    # and a route's 400 all carry the request's id.
+    app = client(max_upload_mb=1, api_key="s3cret")
+    too_big = app.post("/api/transcribe", files={"file": ("a.wav", bytes(2 * 1024 * 1024))},
+                       headers={"X-Request-Id": "r-413", "X-API-Key": "s3cret"})
+    no_key = app.get("/api/status", headers={"X-Request-Id": "r-401"})
+    bad_form = app.post("/api/transcribe", files={"file": ("a.wav", b"RIFF")}, data={"model": "gpt-5"},
+                        headers={"X-Request-Id": "r-400", "X-API-Key": "s3cret"})
+    assert [(r.status_code, r.json()["error"]["request_id"]) for r in (too_big, no_key, bad_form)] == [
+        (413, "r-413"), (401, "r-401"), (400, "r-400")]

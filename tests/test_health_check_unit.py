@@ -16,7 +16,12 @@ import pytest
 from deployments.aligner import AlignerDeployment
 from deployments.asr import AsrDeployment
 from deployments.lifecycle import ReplicaLifecycle
-from deployments.protocol import DEFAULT_MODEL_CALL_TIMEOUT_S, AlignRequest, AsrRequest, WordTime
+from deployments.protocol import (
+    DEFAULT_MODEL_CALL_TIMEOUT_S,
+    AlignRequest,
+    AsrRequest,
+    WordTime,
+)
 from serve_app.builder import model_user_config
 from serve_app.settings import Settings
 

@@ -36,6 +36,7 @@ from ray.serve.exceptions import BackPressureError
 from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult, WordTime
 from serve_app.audio import DecodedAudio, decode_pcm
 from serve_app.errors import ApiError, echo
+from serve_app.request_id import current_request_id
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
 from serve_app.settings import Settings
 from serve_app.stream_protocol import (
@@ -458,7 +459,8 @@ class Channel:
 
     async def fail(self, error: StreamError) -> None:
         with suppress(ClientGone):
-            await self.send(ErrorMessage(code=error.code, message=error.message, text=error.text))
+            await self.send(ErrorMessage(code=error.code, message=error.message, text=error.text,
+                                         request_id=current_request_id.get()))
         await self.close(error.close_code, error.code)
 
 
