@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from serve_app.errors import install_error_handlers
+from serve_app.metrics import RequestMetricsMiddleware
 from serve_app.request_id import RequestIdMiddleware, install_log_tagging
 from serve_app.routes import system, transcribe, ui
 from serve_app.routes.deps import Services
@@ -44,6 +45,7 @@ def create_app(services: Services) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Time-Load", "X-Time-Process", "X-Time-Total", "Retry-After", "X-Request-Id"],
     )
+    app.add_middleware(RequestMetricsMiddleware, metrics=services.metrics)
     app.add_middleware(RequestIdMiddleware)  # outermost: every error below it can name the request
     install_log_tagging()
     return app

@@ -6,6 +6,7 @@ from ray import serve
 
 from deployments.protocol import ALIGNER, ASR_0_6B, ASR_1_7B
 from serve_app.app import create_app
+from serve_app.metrics import ServiceMetrics
 from serve_app.routes.deps import Services
 from serve_app.services.lifecycle import DEPLOYMENT_NAMES, LifecycleService
 from serve_app.services.model_view import ModelView
@@ -15,9 +16,11 @@ from serve_app.settings import Settings
 
 
 def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, app_name: str | None) -> Services:
+    metrics = ServiceMetrics()
+    view = ModelView(registry, app_name, DEPLOYMENT_NAMES)
     lifecycle = LifecycleService(
         registry=registry,
-        view=ModelView(registry, app_name, DEPLOYMENT_NAMES),
+        view=view,
         sources={ASR_1_7B: settings.model_1_7b_source, ASR_0_6B: settings.model_0_6b_source,
                  ALIGNER: settings.aligner_source},
         idle_timeout_s=settings.idle_timeout_s,
@@ -25,8 +28,15 @@ def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, ap
         switch_wait_s=settings.switch_wait_s,
         release_wait_s=settings.release_wait_s,
     )
-    transcription = TranscriptionService(settings, lifecycle, {ASR_1_7B: asr_1_7b, ASR_0_6B: asr_0_6b}, aligner)
-    return Services(settings, lifecycle, transcription, StatusService(settings, lifecycle))
+    transcription = TranscriptionService(settings, lifecycle, {ASR_1_7B: asr_1_7b, ASR_0_6B: asr_0_6b}, aligner,
+                                         metrics=metrics)
+
+    def picture_seen(picture) -> None:
+        models = lifecycle.models(picture)
+        metrics.models_seen(models, lifecycle.queue(models))
+
+    view.on_refresh = picture_seen
+    return Services(settings, lifecycle, transcription, StatusService(settings, lifecycle), metrics)
 
 
 @serve.deployment(name="Ingress", ray_actor_options={"num_cpus": 0})

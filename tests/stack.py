@@ -118,6 +118,7 @@ class Stack:
     port: int
     tiny: dict[str, str]
     config: dict = field(default_factory=dict)
+    metrics_url: str = ""  # Ray's Prometheus export endpoint of this one-node cluster
 
     def url(self, path: str, app: str = MAIN_APP) -> str:
         return f"{self.base_url}{PREFIXES[app]}{path}"
@@ -132,15 +133,16 @@ def start_stack(tiny: dict[str, str]) -> Stack:
     for key, value in FAST_METRICS_ENV.items():
         os.environ[key] = value
     # A private local cluster: never attach to someone else's Ray (RAY_ADDRESS, `ray start`).
+    metrics_port = free_port()
     ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False,
-             _temp_dir=tempfile.mkdtemp(prefix="ray-t-"))
+             _temp_dir=tempfile.mkdtemp(prefix="ray-t-"), _metrics_export_port=metrics_port)
     try:
         port = free_port()
         config = test_config(tiny, port)
         deploy_config.deploy(config)
         for app in APPS:
             deploy_config.wait_until_running(app, timeout_s=600)
-        stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config)
+        stack = Stack(f"http://127.0.0.1:{port}", port, tiny, config, f"http://127.0.0.1:{metrics_port}/metrics")
         wait_http(stack.url("/health"))
     except BaseException:
         stop_stack()

@@ -100,7 +100,8 @@ def assert_unauthorized(response: httpx.Response, path: str) -> None:
         assert error["type"] == "authentication_error" and error["code"] == "unauthorized", error
         assert error["message"] and "param" in error
     else:
-        assert error == {"code": "unauthorized", "status": 401, "message": error["message"]}, error
+        assert error == {"code": "unauthorized", "status": 401, "message": error["message"],
+                         "request_id": response.headers["x-request-id"]}, error
         assert "api key" in error["message"].lower()
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from serve_app.metrics import ServiceMetrics
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.status import StatusService
 from serve_app.services.transcription import TranscriptionService
@@ -18,6 +19,7 @@ class Services:
     lifecycle: LifecycleService
     transcription: TranscriptionService
     status: StatusService
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
 
 def services(request: Request) -> Services:

@@ -89,6 +89,7 @@ class ModelView:
         self.read_gpu = read_gpu
         self.refresh_s = refresh_s
         self.picture = Picture(read_started_at=0.0)
+        self.on_refresh: Callable[[Picture], None] | None = None  # e.g. metrics, after each refresh
         self._changed = asyncio.Condition()
         self._hurry = asyncio.Event()
         self._waiters = 0
@@ -116,6 +117,11 @@ class ModelView:
             if picture.read_started_at >= self.picture.read_started_at:
                 self.picture = picture
             self._changed.notify_all()
+        if self.on_refresh is not None:
+            try:
+                self.on_refresh(picture)
+            except Exception:
+                logger.exception("model view listener failed")
         return picture
 
     async def _run(self) -> None:

@@ -36,6 +36,7 @@ from ray.serve.exceptions import BackPressureError
 from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult, WordTime
 from serve_app.audio import DecodedAudio, decode_pcm
 from serve_app.errors import ApiError, echo
+from serve_app.metrics import ServiceMetrics
 from serve_app.request_id import current_request_id
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
 from serve_app.settings import Settings
@@ -393,8 +394,10 @@ def _first_validation_error(exc: ValidationError) -> str:
 class StreamingService:
     """Admission (session limit) and the sessions of one ingress replica."""
 
-    def __init__(self, settings: Settings, transcription, lifecycle, max_ongoing: int | None = None) -> None:
+    def __init__(self, settings: Settings, transcription, lifecycle, max_ongoing: int | None = None,
+                 metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or ServiceMetrics()
         self.transcription = transcription
         self.lifecycle = lifecycle
         self.config = StreamConfig.from_settings(settings)
@@ -425,10 +428,12 @@ class StreamingService:
             return
         session = StreamSession(self, channel)
         self.active.add(session)
+        self.metrics.sessions_open(len(self.active))
         try:
             await session.run()
         finally:
             self.active.discard(session)
+            self.metrics.sessions_open(len(self.active))
 
 
 class Channel:
@@ -742,7 +747,9 @@ class StreamSession:
                              language=options.language.model_language if options.language else None,
                              context=options.context, dtype=options.dtype)
         try:
-            return await self.service.transcription.asr_handles[options.model].transcribe.remote(request)
+            result = await self.service.transcription.asr_handles[options.model].transcribe.remote(request)
+            self.service.metrics.audio_transcribed(options.model, request.audio.shape[0] / SAMPLE_RATE)
+            return result
         except BackPressureError:
             raise StreamError("overloaded", "The model is busy; retry shortly.", CLOSE_TRY_AGAIN) from None
         except (StreamError, asyncio.CancelledError):

@@ -33,6 +33,7 @@ from deployments.protocol import (
 from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
 from serve_app.errors import ApiError, bad_request, echo
 from serve_app.languages import Language, UnknownLanguage, resolve_language
+from serve_app.metrics import ServiceMetrics
 from serve_app.services.admission import Admission, overloaded
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.subtitles import join_words
@@ -129,8 +130,10 @@ def join_pieces(texts: list[str]) -> str:
 
 
 class TranscriptionService:
-    def __init__(self, settings: Settings, lifecycle: LifecycleService, asr_handles: dict, aligner_handle) -> None:
+    def __init__(self, settings: Settings, lifecycle: LifecycleService, asr_handles: dict, aligner_handle,
+                 metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or ServiceMetrics()
         self.lifecycle = lifecycle
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
@@ -231,6 +234,7 @@ class TranscriptionService:
             try:
                 for piece, task in zip(pieces, tasks):
                     result = await task
+                    self.metrics.audio_transcribed(options.model, piece.audio.shape[0] / SAMPLE_RATE)
                     yield PieceText(piece.index, piece.offset, piece.audio.shape[0] / SAMPLE_RATE,
                                     result.text, result.language), result
             finally:
@@ -264,6 +268,7 @@ class TranscriptionService:
             timestamps, align_load = await self.align(audio, pieces, language, started_wall)
             load_wait = max(load_wait, align_load)
         total = time.perf_counter() - started
+        self.metrics.file_transcribed(options.model, max(0.0, total - load_wait), audio.duration)
         return Transcript(
             text=join_pieces([p.text for p in pieces]),
             language=language,
