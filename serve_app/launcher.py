@@ -85,6 +85,8 @@ def banner(settings, dashboard_host: str, dashboard_port: int, mcp: bool) -> lis
                      f"(bound to {settings.mcp_host}:{settings.mcp_port})")
     lines.append(f"Ray dashboard http://{browse_host(dashboard_host)}:{dashboard_port}/   "
                  f"(bound to {dashboard_host}:{dashboard_port})")
+    lines.append(f"Prometheus metrics http://{browse_host(settings.ray_node_ip)}:{settings.metrics_port}/metrics   "
+                 f"(bound to {settings.ray_node_ip}:{settings.metrics_port})")
     return lines
 
 
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         # Workers inherit this process's environment (FAST_METRICS_ENV and TMPDIR included).
         # address="local": always a fresh one-host cluster, never someone else's (RAY_ADDRESS).
         ray.init(address="local", include_dashboard=True, dashboard_host=args.dashboard_host,
-                 dashboard_port=dashboard_port, **ray_bind)
+                 dashboard_port=dashboard_port, _metrics_export_port=settings.metrics_port, **ray_bind)
         install_signal_handlers()  # ray.init replaces the SIGTERM handler with sys.exit(15)
         deploy_config.deploy(config)
         deploy_config.wait_until_running(APP_NAME)

@@ -125,6 +125,10 @@ class Settings(BaseSettings):
 
     # --- launcher (python -m serve_app.launcher, ./start.sh) ---
     dashboard_port: int = Field(8265, description="Ray dashboard port (the launcher's --dashboard-port wins).")
+    metrics_port: int = Field(
+        8266, ge=1, le=65535,
+        description="Ray's Prometheus export port (the service's qwen_asr_* metrics and Ray's own), on ray_node_ip.",
+    )
     ray_node_ip: str = Field(
         "127.0.0.1", description="Address the launcher's one-host Ray binds its own ports to (GCS, raylet, workers, metrics)."
     )

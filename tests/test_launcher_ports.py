@@ -75,6 +75,7 @@ class Launcher:
     def __init__(self, work: Path):
         self.http_port = free_port()
         self.dashboard_port = free_port()
+        self.metrics_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.tmp = work / "tmp"  # the launcher's TMPDIR: where a leaked pymp-* would land
         self.tmp.mkdir()
@@ -83,6 +84,7 @@ class Launcher:
             **os.environ,
             "QWEN_ASR_HTTP_PORT": str(self.http_port),
             "QWEN_ASR_DASHBOARD_PORT": str(self.dashboard_port),
+            "QWEN_ASR_METRICS_PORT": str(self.metrics_port),
             "QWEN_ASR_SUPERVISOR_GRACE_S": str(GRACE_S),
             "QWEN_ASR_TORCH_THREADS": "1",
             "TMPDIR": str(self.tmp),
@@ -175,7 +177,8 @@ def test_launcher_survives_kills_binds_loopback_and_exits_clean(work, tiny_model
         text = launcher.wait_log("supervising qwen3-asr", 120)  # /health answers before the banner
         assert f"http://127.0.0.1:{launcher.http_port}/" in text, "the banner shows the configured HTTP port"
         assert f"http://127.0.0.1:{launcher.dashboard_port}/" in text, "the banner shows the configured dashboard"
-        assert ":8200/" not in text and ":8265/" not in text
+        assert f"http://127.0.0.1:{launcher.metrics_port}/metrics" in text, "the banner shows the metrics endpoint"
+        assert ":8200/" not in text and ":8265/" not in text and ":8266/" not in text
 
         first = launcher.transcribe(wav, timeout_s=120)
         assert first.status_code == 200, first.text
@@ -192,7 +195,9 @@ def test_launcher_survives_kills_binds_loopback_and_exits_clean(work, tiny_model
         per_replica = [title for _, _, title in replica_grpc]
         assert len(per_replica) == len(set(per_replica)), f"more than one wildcard port per replica: {replica_grpc}"
         numbers = {port for _, port, _ in ports}
-        assert {launcher.http_port, launcher.dashboard_port} <= numbers, ports
+        assert {launcher.http_port, launcher.dashboard_port, launcher.metrics_port} <= numbers, ports
+        scraped = httpx.get(f"http://127.0.0.1:{launcher.metrics_port}/metrics", timeout=10)
+        assert scraped.status_code == 200 and "ray_" in scraped.text, "Prometheus metrics on the configured port"
         assert len(ports) >= 8, ports  # GCS, raylet x2, agents, controller, proxy, replicas: really seen
         print(f"\n{len(ports)} listeners, all on loopback:",
               sorted({(ip, title.split()[0]) for ip, _, title in ports}))

@@ -155,13 +155,15 @@ def test_dashboard_port_flag_defaults_to_the_setting():
 
 
 def test_banner_prints_the_configured_urls():
-    s = Settings(_env_file=None, http_port=18200, mcp_port=18201, http_host="0.0.0.0", mcp_host="10.1.2.3")
+    s = Settings(_env_file=None, http_port=18200, mcp_port=18201, http_host="0.0.0.0", mcp_host="10.1.2.3",
+                 metrics_port=18266)
     text = "\n".join(launcher.banner(s, "127.0.0.1", 18265, mcp=True))
     assert "http://127.0.0.1:18200/" in text and "http://127.0.0.1:18200/docs" in text
     assert "bound to 0.0.0.0:18200" in text
     assert "http://10.1.2.3:18201/mcp" in text
     assert "http://127.0.0.1:18265/" in text
-    assert "8200/" not in text.replace("18200/", "") and ":8265" not in text
+    assert "http://127.0.0.1:18266/metrics" in text
+    assert "8200/" not in text.replace("18200/", "") and ":8265" not in text and ":8266" not in text
     assert "MCP" not in "\n".join(launcher.banner(s, "127.0.0.1", 18265, mcp=False))
 
 
