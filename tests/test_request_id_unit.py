@@ -14,7 +14,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from serve_app.errors import ApiError, install_error_handlers
 from serve_app.request_id import (
     RequestIdMiddleware,
     current_request_id,
@@ -22,6 +21,7 @@ from serve_app.request_id import (
     request_id_from,
 )
 from serve_app.upload_limit import UploadLimitMiddleware
+from tests.test_errors_unit import build_app
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -53,20 +53,8 @@ def test_the_header_name_is_case_insensitive():
 
 # --- error bodies ----------------------------------------------------------------------------------
 def small_app() -> FastAPI:
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.get("/api/fail")
-    async def fail():
-        raise ApiError(422, "audio_too_short", "Too short.")
-
-    @app.get("/v1/fail")
-    async def fail_openai():
-        raise ApiError(404, "model_not_found", "No such model.", param="model")
-
-    @app.get("/api/crash")
-    async def crash():
-        raise RuntimeError("secret detail")
+    """test_errors_unit's app (the same failing routes) under create_app()'s middleware order."""
+    app = build_app()
 
     @app.post("/api/upload")
     async def upload():
@@ -88,7 +76,7 @@ def client():
 
 
 @pytest.mark.parametrize("path,status", [("/api/fail", 422), ("/v1/fail", 404), ("/api/crash", 500),
-                                         ("/api/nope", 404)])
+                                         ("/v1/crash", 500), ("/api/teapot", 418), ("/api/nope", 404)])
 def test_error_bodies_carry_the_request_id(client, path, status):
     response = client.get(path, headers={"X-Request-Id": "trace-42"})
     assert response.status_code == status
