@@ -264,8 +264,9 @@ def test_errors_under_v1_have_openai_shape_and_rest_keeps_its_own(stack):
     big = bytes(3 * 1024 * 1024)  # the test stack's limit is 2 MB
     response = httpx.post(stack.url("/v1/audio/transcriptions"), files={"file": ("big.wav", big)}, timeout=60)
     assert response.status_code == 413
-    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    assert set(response.json()["error"]) == {"message", "type", "param", "code", "request_id"}
     assert response.json()["error"]["code"] == "file_too_large"
+    assert response.json()["error"]["request_id"] == response.headers["x-request-id"]
     missing = httpx.post(stack.url("/v1/audio/transcriptions"), data={"model": "whisper-1"}, timeout=60)
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "missing_file"
     assert missing.json()["error"]["type"] == "invalid_request_error"
