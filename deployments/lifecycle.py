@@ -41,7 +41,7 @@ class ReplicaLifecycle:
         self.releasing = False
         self.requests_served = 0
         self.largest_batch = 0
-        self._calls: dict[int, float] = {}  # model calls running now: id -> monotonic start
+        self._calls: dict[object, float] = {}  # model calls running now: token -> monotonic start
         try:
             self.replica_id = serve.get_replica_context().replica_id.unique_id
         except Exception:  # outside Serve (unit tests)
@@ -73,11 +73,11 @@ class ReplicaLifecycle:
     def model_call(self):
         """Wraps one call into the model (a batch, or a dtype reload), so a wedged one is seen."""
         token = object()
-        self._calls[id(token)] = time.monotonic()
+        self._calls[token] = time.monotonic()
         try:
             yield
         finally:
-            self._calls.pop(id(token), None)
+            del self._calls[token]
 
     def longest_call_seconds(self) -> float:
         """How long the oldest model call still running has been going (0 when none runs)."""

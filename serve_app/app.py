@@ -45,7 +45,7 @@ def create_app(services: Services) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Time-Load", "X-Time-Process", "X-Time-Total", "Retry-After", "X-Request-Id"],
     )
-    app.add_middleware(RequestMetricsMiddleware, metrics=services.metrics)
+    app.add_middleware(RequestMetricsMiddleware, metrics=services.transcription.metrics)
     app.add_middleware(RequestIdMiddleware)  # outermost: every error below it can name the request
     install_log_tagging()
     return app

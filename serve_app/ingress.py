@@ -17,10 +17,14 @@ from serve_app.settings import Settings
 
 def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, app_name: str | None) -> Services:
     metrics = ServiceMetrics()
-    view = ModelView(registry, app_name, DEPLOYMENT_NAMES)
+
+    def picture_seen(picture) -> None:
+        models = lifecycle.models(picture)
+        metrics.models_seen(models, lifecycle.queue(models))
+
     lifecycle = LifecycleService(
         registry=registry,
-        view=view,
+        view=ModelView(registry, app_name, DEPLOYMENT_NAMES, on_refresh=picture_seen),
         sources={ASR_1_7B: settings.model_1_7b_source, ASR_0_6B: settings.model_0_6b_source,
                  ALIGNER: settings.aligner_source},
         idle_timeout_s=settings.idle_timeout_s,
@@ -30,13 +34,7 @@ def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, ap
     )
     transcription = TranscriptionService(settings, lifecycle, {ASR_1_7B: asr_1_7b, ASR_0_6B: asr_0_6b}, aligner,
                                          metrics=metrics)
-
-    def picture_seen(picture) -> None:
-        models = lifecycle.models(picture)
-        metrics.models_seen(models, lifecycle.queue(models))
-
-    view.on_refresh = picture_seen
-    return Services(settings, lifecycle, transcription, StatusService(settings, lifecycle), metrics)
+    return Services(settings, lifecycle, transcription, StatusService(settings, lifecycle))
 
 
 @serve.deployment(name="Ingress", ray_actor_options={"num_cpus": 0})

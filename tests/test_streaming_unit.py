@@ -290,7 +290,7 @@ def fake_app(asr=None, running=1, **settings_kw) -> tuple[FastAPI, FakeAsr, Fake
     app = FastAPI()
     app.state.settings = settings
     app.state.services = type("S", (), {"settings": settings, "transcription": transcription,
-                                         "lifecycle": lifecycle, "metrics": transcription.metrics})()
+                                         "lifecycle": lifecycle})()
     app.include_router(stream_route.router)
     return app, asr, lifecycle
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import Request
 
-from serve_app.metrics import ServiceMetrics
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.status import StatusService
 from serve_app.services.transcription import TranscriptionService
@@ -19,7 +18,6 @@ class Services:
     lifecycle: LifecycleService
     transcription: TranscriptionService
     status: StatusService
-    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
 
 def services(request: Request) -> Services:

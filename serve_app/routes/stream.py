@@ -21,7 +21,7 @@ def streaming_service(app: FastAPI) -> StreamingService:
     service = getattr(app.state, "streaming", None)
     if service is None:
         svc = app.state.services
-        service = StreamingService(svc.settings, svc.transcription, svc.lifecycle, metrics=svc.metrics)
+        service = StreamingService(svc.settings, svc.transcription, svc.lifecycle)
         app.state.streaming = service
     return service
 

@@ -81,7 +81,8 @@ def counts_from_status(status: Any, app_name: str | None, deployments: dict[str,
 class ModelView:
     def __init__(self, registry, app_name: str | None, deployments: dict[str, str],
                  read_status: Callable[[], Any] = serve.status,
-                 read_gpu: Callable[[set[int]], dict] = gpu_snapshot, refresh_s: float = REFRESH_S) -> None:
+                 read_gpu: Callable[[set[int]], dict] = gpu_snapshot, refresh_s: float = REFRESH_S,
+                 on_refresh: Callable[[Picture], None] | None = None) -> None:
         self.registry = registry
         self.app_name = app_name
         self.deployments = deployments
@@ -89,7 +90,7 @@ class ModelView:
         self.read_gpu = read_gpu
         self.refresh_s = refresh_s
         self.picture = Picture(read_started_at=0.0)
-        self.on_refresh: Callable[[Picture], None] | None = None  # e.g. metrics, after each refresh
+        self.on_refresh = on_refresh  # called with each new picture (the metrics' model gauges)
         self._changed = asyncio.Condition()
         self._hurry = asyncio.Event()
         self._waiters = 0

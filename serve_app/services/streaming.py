@@ -36,7 +36,6 @@ from ray.serve.exceptions import BackPressureError
 from deployments.protocol import SAMPLE_RATE, AsrRequest, AsrResult, WordTime
 from serve_app.audio import DecodedAudio, decode_pcm
 from serve_app.errors import ApiError, echo
-from serve_app.metrics import ServiceMetrics
 from serve_app.request_id import current_request_id
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
 from serve_app.settings import Settings
@@ -394,11 +393,10 @@ def _first_validation_error(exc: ValidationError) -> str:
 class StreamingService:
     """Admission (session limit) and the sessions of one ingress replica."""
 
-    def __init__(self, settings: Settings, transcription, lifecycle, max_ongoing: int | None = None,
-                 metrics: ServiceMetrics | None = None) -> None:
+    def __init__(self, settings: Settings, transcription, lifecycle, max_ongoing: int | None = None) -> None:
         self.settings = settings
-        self.metrics = metrics or ServiceMetrics()
         self.transcription = transcription
+        self.metrics = transcription.metrics
         self.lifecycle = lifecycle
         self.config = StreamConfig.from_settings(settings)
         self.max_ongoing = max_ongoing or ingress_max_ongoing(settings)

@@ -267,15 +267,15 @@ class TranscriptionService:
         if options.return_timestamps:
             timestamps, align_load = await self.align(audio, pieces, language, started_wall)
             load_wait = max(load_wait, align_load)
-        total = time.perf_counter() - started
-        self.metrics.file_transcribed(options.model, max(0.0, total - load_wait), audio.duration)
+        process = max(0.0, time.perf_counter() - started - load_wait)
+        self.metrics.file_transcribed(options.model, process, audio.duration)
         return Transcript(
             text=join_pieces([p.text for p in pieces]),
             language=language,
             model=options.model,
             dtype=results[0].dtype,
             duration_seconds=round(audio.duration, 3),
-            process_time_seconds=round(max(0.0, total - load_wait), 4),
+            process_time_seconds=round(process, 4),
             load_time_seconds=round(load_wait, 3),
             timestamps=timestamps,
             pieces=pieces,
