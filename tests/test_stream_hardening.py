@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from serve_app.services.streaming import StreamConfig
+from serve_app.services.streaming.config import StreamConfig
 from serve_app.settings import Settings
 from serve_app.stream_protocol import MAX_JSON_DEPTH, parse_json_message
 from tests.stack import LIFECYCLE_APP, LIFECYCLE_STREAM_IDLE_S, LIFECYCLE_STREAM_SESSIONS

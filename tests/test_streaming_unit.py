@@ -11,23 +11,19 @@ from contextlib import asynccontextmanager
 import numpy as np
 import pytest
 from fastapi import FastAPI
+from ray.exceptions import ActorDiedError
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from deployments.protocol import AsrResult
+from serve_app.audio import DecodedAudio
 from serve_app.routes import stream as stream_route
 from serve_app.services.lifecycle import RequestCounters
-from serve_app.services.streaming import (
-    FRAME,
-    Decoded,
-    PcmDecoder,
-    Recognizer,
-    StreamConfig,
-    find_forced_cut,
-    find_quiet_cut,
-    plan_cuts,
-    session_limit,
-)
+from serve_app.services.streaming.config import StreamConfig
+from serve_app.services.streaming.pcm import PcmDecoder
+from serve_app.services.streaming.recognizer import Decoded, Recognizer
+from serve_app.services.streaming.segmenter import FRAME, find_forced_cut, find_quiet_cut, plan_cuts
+from serve_app.services.streaming.service import session_limit
 from serve_app.services.transcription import TranscriptionService
 from serve_app.settings import Settings
 from serve_app.stream_protocol import StartMessage
@@ -144,6 +140,20 @@ def test_cjk_pieces_join_without_spaces():
     partial = recognizer.partial()
     assert partial.text == "你好世界" and partial.stable_text == "你好" and partial.unstable_text == "世界"
     assert recognizer.language() == "Chinese"
+
+
+def test_the_cut_planner_is_a_seam_of_the_recognizer():
+    seen = []
+
+    def every_three_seconds(window: np.ndarray, config: StreamConfig) -> list[int]:
+        seen.append((window.size, config))
+        return list(range(3 * SR, window.size, 3 * SR))
+
+    recognizer = Recognizer(CONFIG, every_three_seconds)
+    recognizer.add(speech(7))
+    tick = recognizer.plan()
+    assert seen == [(7 * SR, CONFIG)]
+    assert tick.cuts == [(0, 3 * SR), (3 * SR, 6 * SR)] and tick.open == (6 * SR, 7 * SR)
 
 
 def test_final_reuses_a_hypothesis_that_covers_all_audio():
@@ -386,6 +396,52 @@ def test_frames_after_stop_and_session_length_limit():
             ws.send_bytes(pcm(speech(0.5)))
             seen, message = receive_until(ws, {"error", "final"})
             assert message["type"] == "error" and message["code"] == "audio_after_stop"
+
+
+class FailingAsr(FakeAsr):
+    def __init__(self, error: Exception):
+        super().__init__()
+        self.error = error
+
+    async def call(self, request) -> AsrResult:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize("error,code,close", [
+    (ActorDiedError(), "model_unavailable", 1013),
+    (RuntimeError("boom"), "model_error", 1011),
+])
+def test_model_failures_close_with_the_service_error_codes(error, code, close):
+    app, _, lifecycle = fake_app(asr=FailingAsr(error))
+    with TestClient(app) as client, client.websocket_connect("/api/transcribe/stream") as ws:
+        ws.send_json({"type": "start"})
+        assert ws.receive_json()["type"] == "ready"
+        ws.send_bytes(pcm(speech(1.2)))
+        message = ws.receive_json()
+        assert message["type"] == "error" and message["code"] == code, message
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == close
+    assert lifecycle.counters.total() == 0
+
+
+def test_audio_seconds_are_counted_once_per_model_call(monkeypatch):
+    app, asr, _ = fake_app(running=0)  # cold: the warm-up call counts too
+    transcription = app.state.services.transcription
+    counted: list[float] = []
+    monkeypatch.setattr(transcription.metrics, "audio_transcribed", lambda model, seconds: counted.append(seconds))
+    with TestClient(app) as client, client.websocket_connect("/api/transcribe/stream") as ws:
+        ws.send_json({"type": "start"})
+        receive_until(ws, {"ready"})
+        ws.send_bytes(pcm(speech(2.5)))
+        ws.send_json({"type": "stop"})
+        receive_until(ws, {"final"})
+    assert len(counted) == asr.calls >= 2 and counted[0] == 0.5
+    counted.clear()
+    options = transcription.options(model=None, language=None, return_timestamps=False, dtype=None, context=None)
+    asyncio.run(transcription.transcribe_audio(DecodedAudio(speech(3), SR, 1, "wav"), options))
+    assert counted == [3.0]
 
 
 def test_api_key_on_the_handshake():

@@ -1,4 +1,4 @@
-"""WebSocket /api/transcribe/stream: live recognition (the logic is in services/streaming.py)."""
+"""WebSocket /api/transcribe/stream: live recognition (the logic is in services/streaming/)."""
 
 from __future__ import annotations
 

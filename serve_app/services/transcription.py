@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
-from qwen_asr.inference.utils import merge_languages, split_audio_into_chunks
+from serve_app.qwen_utils import merge_languages, split_audio_into_chunks
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 from ray.serve.exceptions import BackPressureError
 
@@ -73,7 +73,7 @@ def model_unavailable(model: str) -> ApiError:
 
 def admission_limit(settings: Settings, ingress_max_ongoing: int) -> int:
     """File transcriptions in flight: below the ingress's slots, leaving room for sockets and health."""
-    from serve_app.services.streaming import session_limit
+    from serve_app.services.streaming.service import session_limit
 
     sockets = session_limit(settings.stream_max_sessions, ingress_max_ongoing)
     headroom = max(1, ingress_max_ongoing - sockets - RESERVED_INGRESS_SLOTS)
@@ -137,7 +137,7 @@ class TranscriptionService:
         self.lifecycle = lifecycle
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
-        from serve_app.services.streaming import ingress_max_ongoing
+        from serve_app.services.streaming.service import ingress_max_ongoing
 
         self.admission = Admission(admission_limit(settings, ingress_max_ongoing(settings)))
 
@@ -192,20 +192,29 @@ class TranscriptionService:
                                         search_expand_sec=expand)
         return [Piece(i, np.asarray(wav, dtype=np.float32), float(offset)) for i, (wav, offset) in enumerate(parts)]
 
-    async def _asr(self, options: TranscribeOptions, piece: Piece) -> AsrResult:
+    async def recognize(self, options: TranscribeOptions, audio: np.ndarray) -> AsrResult:
+        """One call of `options.model` on 16 kHz audio (file pieces and streaming windows alike).
+
+        Counts the audio seconds it transcribed; a full model queue raises `overloaded` (503), a
+        replica lost during the call `model_unavailable` (503)."""
         request = AsrRequest(
-            audio=piece.audio,
+            audio=np.ascontiguousarray(audio, dtype=np.float32),
             language=options.language.model_language if options.language else None,
             context=options.context,
             dtype=options.dtype,
         )
         try:
-            return await self.asr_handles[options.model].transcribe.remote(request)
+            result = await self.asr_handles[options.model].transcribe.remote(request)
         except BackPressureError as exc:
             raise overloaded() from exc
         except REPLICA_LOST as exc:
             logger.warning("the %s replica was lost during a request: %s", options.model, type(exc).__name__)
             raise model_unavailable(options.model) from None
+        self.metrics.audio_transcribed(options.model, request.audio.shape[0] / SAMPLE_RATE)
+        return result
+
+    async def _asr(self, options: TranscribeOptions, piece: Piece) -> AsrResult:
+        return await self.recognize(options, piece.audio)
 
     async def stream_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
                             started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
@@ -234,7 +243,6 @@ class TranscriptionService:
             try:
                 for piece, task in zip(pieces, tasks):
                     result = await task
-                    self.metrics.audio_transcribed(options.model, piece.audio.shape[0] / SAMPLE_RATE)
                     yield PieceText(piece.index, piece.offset, piece.audio.shape[0] / SAMPLE_RATE,
                                     result.text, result.language), result
             finally:
