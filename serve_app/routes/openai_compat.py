@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from qwen_asr.inference.utils import merge_languages
+from serve_app.qwen_utils import merge_languages
 
 from deployments.protocol import ALIGNER_LANGUAGES, ASR_MODELS, AsrResult, WordTime
 from serve_app.audio import DecodedAudio
