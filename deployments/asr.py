@@ -18,9 +18,10 @@ class AsrDeployment(ModelReplica):
     engine_class = AsrEngine
     batch_method = "transcribe_batch"
 
-    async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0) -> None:
+    async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0,
+                       cpu_nice: int = 0) -> None:
         self._model_lock = asyncio.Lock()
-        await self._start(model_id, options, registry, torch_threads)
+        await self._start(model_id, options, registry, torch_threads, cpu_nice)
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
         with self.lifecycle.busy():

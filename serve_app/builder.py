@@ -94,12 +94,12 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
         "graceful_shutdown_timeout_s": 60,
         "health_check_period_s": 5,
     }
-    threads = settings.torch_threads
+    cpu = {"torch_threads": settings.torch_threads, "cpu_nice": settings.cpu_model_nice}
     asr_large = AsrDeployment.options(name=DEPLOYMENT_NAMES[ASR_1_7B], **common).bind(
-        ASR_1_7B, load_options(settings, settings.model_1_7b_source), registry, torch_threads=threads)
+        ASR_1_7B, load_options(settings, settings.model_1_7b_source), registry, **cpu)
     asr_small = AsrDeployment.options(name=DEPLOYMENT_NAMES[ASR_0_6B], **common).bind(
-        ASR_0_6B, load_options(settings, settings.model_0_6b_source), registry, torch_threads=threads)
+        ASR_0_6B, load_options(settings, settings.model_0_6b_source), registry, **cpu)
     aligner = AlignerDeployment.options(name=DEPLOYMENT_NAMES[ALIGNER], **common).bind(
-        ALIGNER, load_options(settings, settings.aligner_source), registry, torch_threads=threads)
+        ALIGNER, load_options(settings, settings.aligner_source), registry, **cpu)
     return Ingress.options(max_ongoing_requests=settings.max_ongoing_requests).bind(
         asr_large, asr_small, aligner, registry, settings.model_dump())

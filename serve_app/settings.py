@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="A model call running longer than this fails the replica's health check (a wedged model): Serve replaces it.",
     )
     torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = the CPUs Ray gives it, or every core if none.")
+    cpu_model_nice: int = Field(
+        19, ge=0, le=19,
+        description="CPU replicas only: the model's scheduling niceness, so the proxy and the ingress answer at once "
+                    "while the model keeps every core busy; 0 = normal priority.",
+    )
 
     # --- GPU lifecycle ---
     idle_timeout_s: float = Field(600.0, gt=0, description="A model idle this long is unloaded (scaled to zero).")

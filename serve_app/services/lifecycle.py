@@ -110,6 +110,7 @@ class LifecycleService:
             "dtype": beat.get("dtype") if beat else None,
             "device": beat.get("device") if beat else None,
             "torch_threads": beat.get("torch_threads") if beat else None,
+            "cpu_nice": beat.get("cpu_nice") if beat else None,
             "in_flight": self.counters.in_flight[model_id],
         }
         if history:
