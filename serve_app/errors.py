@@ -103,15 +103,12 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 
 
 def _renderer(request: Request, render):
-    explicit = getattr(request.state, "error_renderer", None)
-    if explicit is not None:
-        return explicit
     return openai_error_body if is_openai_path(request.scope) else render
 
 
 def install_error_handlers(app: FastAPI, render=error_body) -> None:
     """`render(status, code, message, param)` builds the body; paths under /v1 get OpenAI's shape
-    (a route may still set `request.state.error_renderer` to choose another)."""
+    whatever `render` is."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

@@ -130,9 +130,3 @@ def resolve_language(value: str | None) -> Language | None:
 def catalogue() -> list[dict]:
     return [dict(AUTO_ENTRY)] + [language.to_dict() for language in LANGUAGES]
 
-
-def code_for_model_language(model_language: str) -> str | None:
-    for language in LANGUAGES:
-        if language.name == model_language:
-            return language.code
-    return None

@@ -78,12 +78,6 @@ class StartMessage(BaseModel):
     dtype: str | None = Field(None, description="`bfloat16` or `float16`; empty = what is loaded.")
 
 
-class StopMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    type: Literal["stop"]
-
-
 class LoadingMessage(BaseModel):
     type: Literal["loading"] = "loading"
     model: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Form
 from fastapi.testclient import TestClient
 from starlette.exceptions import HTTPException
 
@@ -54,11 +54,6 @@ def build_app(render=None) -> FastAPI:
     @app.post("/v1/form")
     async def v1_form(count: int = Form(...)):
         return {"count": count}
-
-    @app.get("/api/renderer")
-    async def renderer(request: Request):
-        request.state.error_renderer = lambda status, code, message, param: {"custom": [status, code]}
-        raise ApiError(409, "conflict", "Chosen renderer.")
 
     return app
 
@@ -216,12 +211,6 @@ def test_validation_error_under_v1_has_openai_shape(client):
 
 def test_valid_form_passes_untouched(client):
     assert client.post("/api/form", data={"count": "3"}).json() == {"count": 3, "name": "x"}
-
-
-def test_a_route_can_choose_its_renderer(client):
-    response = client.get("/api/renderer")
-    assert response.status_code == 409
-    assert response.json() == {"custom": [409, "conflict"]}
 
 
 def test_install_takes_a_default_renderer_for_non_v1_paths():

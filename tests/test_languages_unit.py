@@ -11,7 +11,6 @@ from serve_app.languages import (
     LANGUAGES,
     UnknownLanguage,
     catalogue,
-    code_for_model_language,
     resolve_language,
 )
 
@@ -60,18 +59,6 @@ def test_near_misses_are_unknown_not_guessed(value):
 
 def test_unknown_language_is_a_value_error():
     assert issubclass(UnknownLanguage, ValueError)
-
-
-@pytest.mark.parametrize("model_language,code", [
-    ("English", "en"), ("Chinese", "zh"), ("Cantonese", "yue"), ("Filipino", "fil"), ("Macedonian", "mk"),
-])
-def test_code_for_model_language_gives_the_base_language_not_a_dialect(model_language, code):
-    assert code_for_model_language(model_language) == code
-
-
-@pytest.mark.parametrize("value", ["Klingon", "english", "Chinese,English", ""])
-def test_code_for_model_language_is_exact_or_none(value):
-    assert code_for_model_language(value) is None
 
 
 def test_dialect_entries_have_a_note_others_do_not():
