@@ -9,7 +9,12 @@ from ray import serve
 
 from deployments.inference import AlignerEngine, check_align_language
 from deployments.lifecycle import BatchItem, ModelReplica, batch_slots
-from deployments.protocol import AlignRequest, AlignResult
+from deployments.protocol import (
+    DEFAULT_BATCH_MAX_SIZE,
+    DEFAULT_BATCH_WAIT_TIMEOUT_S,
+    AlignRequest,
+    AlignResult,
+)
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
@@ -27,7 +32,8 @@ class AlignerDeployment(ModelReplica):
             return await self.align_batch(self.batch_item(request))
 
     # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02, batch_size_fn=batch_slots)
+    @serve.batch(max_batch_size=DEFAULT_BATCH_MAX_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_TIMEOUT_S,
+                 batch_size_fn=batch_slots)
     async def align_batch(self, items: list[BatchItem]) -> list[AlignResult]:
         requests = [item.request for item in items]
         with self.lifecycle.model_call():

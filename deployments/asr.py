@@ -10,7 +10,12 @@ from ray import serve
 
 from deployments.inference import AsrEngine
 from deployments.lifecycle import BatchItem, ModelReplica, batch_slots
-from deployments.protocol import AsrRequest, AsrResult
+from deployments.protocol import (
+    DEFAULT_BATCH_MAX_SIZE,
+    DEFAULT_BATCH_WAIT_TIMEOUT_S,
+    AsrRequest,
+    AsrResult,
+)
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
@@ -32,7 +37,8 @@ class AsrDeployment(ModelReplica):
             return await self.transcribe_batch(item)
 
     # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02, batch_size_fn=batch_slots)
+    @serve.batch(max_batch_size=DEFAULT_BATCH_MAX_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_TIMEOUT_S,
+                 batch_size_fn=batch_slots)
     async def transcribe_batch(self, items: list[BatchItem]) -> list[AsrResult]:
         return await self._run_batch([item.request for item in items])
 

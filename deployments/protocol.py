@@ -15,6 +15,8 @@ DEFAULT_BATCH_WAIT_TIMEOUT_S = 0.02
 DEFAULT_MODEL_CALL_TIMEOUT_S = 600.0
 
 SAMPLE_RATE = 16_000
+# The precisions a request may ask a loaded model to switch to (float32 is a load-time choice).
+REQUEST_DTYPES = ("bfloat16", "float16")
 
 ASR_1_7B = "qwen3-asr-1.7b"
 ASR_0_6B = "qwen3-asr-0.6b"

@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse
 from serve_app.mcp_backend import ServiceClient
 from serve_app.mcp_paths import PathRefused, open_regular_file, resolve_audio_path
 from serve_app.protocol import TranscriptionResponse
-from serve_app.settings import Settings, get_settings
+from serve_app.settings import DEFAULT_MAX_CONTEXT_CHARS, Settings, get_settings
 from serve_app.version import __version__
 
 logger = logging.getLogger("qwen3-asr.mcp")
@@ -200,7 +200,8 @@ def build_server(settings: Settings | None = None, api_url: str | None = None,
             description="The audio file's bytes, base64-encoded (a data: URL also works), for audio that is "
                         "not on the server. Give this or audio_path, not both.")] = None,
         context: Annotated[str | None, Field(
-            description="Optional text that biases recognition: names, terms, topic (at most 2000 characters).")]
+            description="Optional text that biases recognition: names, terms, topic "
+                        f"(at most {DEFAULT_MAX_CONTEXT_CHARS} characters by default).")]
             = None,
     ) -> TranscriptionResponse:
         """Transcribe speech in an audio file to text.

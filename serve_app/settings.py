@@ -24,6 +24,10 @@ from deployments.protocol import (
 ENV_PREFIX = "QWEN_ASR_"
 
 
+# Longest context text by default; also quoted in the API descriptions.
+DEFAULT_MAX_CONTEXT_CHARS = 2000
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -81,7 +85,7 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Longest piece the model hears at once (qwen-asr cuts at quiet points)."
     )
     align_piece_seconds: float = Field(180.0, gt=0, description="Longest piece the aligner times at once.")
-    max_context_chars: int = Field(2000, ge=0, description="Longest context / prompt text accepted.")
+    max_context_chars: int = Field(DEFAULT_MAX_CONTEXT_CHARS, ge=0, description="Longest context / prompt text accepted.")
     max_context_tokens: int = Field(
         500, ge=0, description="Longest context in estimated tokens (a CJK character ~1, other text ~4 chars each)."
     )

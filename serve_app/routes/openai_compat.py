@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from serve_app.qwen_utils import merge_languages
 
 from deployments.protocol import ALIGNER_LANGUAGES, ASR_MODELS, AsrResult, WordTime
 from serve_app.audio import DecodedAudio
@@ -38,6 +37,7 @@ from serve_app.openai_protocol import (
     sse,
     usage,
 )
+from serve_app.qwen_utils import merge_languages
 from serve_app.routes.deps import Services, services
 from serve_app.routes.transcribe import refuse_extra_files, timing_headers
 from serve_app.services.subtitles import (
@@ -47,6 +47,7 @@ from serve_app.services.subtitles import (
     to_vtt,
 )
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
+from serve_app.settings import DEFAULT_MAX_CONTEXT_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ async def create_transcription(
     file: UploadFile | None = File(None, description="Audio: wav, flac, mp3, ogg, opus, m4a/aac, webm."),
     model: str | None = Form(None, description="`qwen3-asr-1.7b`, `qwen3-asr-0.6b`; other names = default model."),
     language: str | None = Form(None, description="ISO-639-1 (`en`), our code (`zh-sichuan`) or name; empty = detect."),
-    prompt: str | None = Form(None, description="Context for the model: names and terms (≤ 2000 chars)."),
+    prompt: str | None = Form(None, description="Context for the model: names and terms (at most max_context_chars, "
+                                      f"default {DEFAULT_MAX_CONTEXT_CHARS})."),
     response_format: str | None = Form("json", description="`json`, `text`, `srt`, `vtt` or `verbose_json`."),
     temperature: float | None = Form(None, description="Accepted for compatibility; decoding is greedy."),
     timestamp_granularities: list[str] | None = Form(

@@ -12,6 +12,7 @@ from serve_app.errors import bad_request
 from serve_app.protocol import ERROR_RESPONSES, TranscriptionResponse
 from serve_app.routes.deps import Services, services
 from serve_app.services.transcription import Transcript
+from serve_app.settings import DEFAULT_MAX_CONTEXT_CHARS
 
 router = APIRouter()
 
@@ -53,7 +54,8 @@ async def transcribe(
     model: str | None = Form(None, description="`qwen3-asr-1.7b` (default) or `qwen3-asr-0.6b`."),
     return_timestamps: bool = Form(False, description="Word/character times from the ForcedAligner."),
     dtype: str | None = Form(None, description="`bfloat16` or `float16`; empty = what is loaded."),
-    context: str | None = Form(None, description="Names and terms that bias recognition (≤ 2000 chars)."),
+    context: str | None = Form(None, description="Names and terms that bias recognition (at most max_context_chars, "
+                                       f"default {DEFAULT_MAX_CONTEXT_CHARS})."),
     svc: Services = Depends(services),
     request: Request = None,
 ) -> JSONResponse:

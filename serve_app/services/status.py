@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from deployments.protocol import ALL_MODELS
+from deployments.protocol import ALL_MODELS, REQUEST_DTYPES
 from serve_app.errors import bad_request
 from serve_app.languages import catalogue
 from serve_app.services.lifecycle import LifecycleService
@@ -46,7 +46,7 @@ class StatusService:
                 "max_upload_mb": s.max_upload_mb,
                 "max_audio_seconds": s.max_audio_seconds,
                 "default_model": s.default_model,
-                "dtypes": ["bfloat16", "float16"],
+                "dtypes": list(REQUEST_DTYPES),
                 "device": s.device,
                 "api_key_required": bool(s.api_key),
                 "stream_max_sessions": s.stream_max_sessions,

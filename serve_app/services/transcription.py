@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
-from serve_app.qwen_utils import merge_languages, split_audio_into_chunks
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 from ray.serve.exceptions import BackPressureError
 
@@ -23,6 +22,7 @@ from deployments.protocol import (
     ALIGNER,
     ALIGNER_LANGUAGES,
     ASR_MODELS,
+    REQUEST_DTYPES,
     SAMPLE_RATE,
     AlignRequest,
     AsrRequest,
@@ -34,12 +34,12 @@ from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
 from serve_app.errors import ApiError, bad_request, echo
 from serve_app.languages import Language, UnknownLanguage, resolve_language
 from serve_app.metrics import ServiceMetrics
+from serve_app.qwen_utils import merge_languages, split_audio_into_chunks
 from serve_app.services.admission import Admission, overloaded
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.subtitles import join_words
 from serve_app.settings import Settings
 
-DTYPES = ("bfloat16", "float16")
 logger = logging.getLogger(__name__)
 
 # A model replica that died (SIGKILL, OOM, a crash) while our call was on it: Serve starts another,
@@ -152,8 +152,8 @@ class TranscriptionService:
         except UnknownLanguage as exc:
             raise bad_request("unsupported_language", str(exc), "language") from exc
         dtype = (dtype or "").strip().lower() or None
-        if dtype is not None and dtype not in DTYPES:
-            raise bad_request("invalid_dtype", f"Unknown dtype {echo(dtype)}; choose bfloat16 or float16.", "dtype")
+        if dtype is not None and dtype not in REQUEST_DTYPES:
+            raise bad_request("invalid_dtype", f"Unknown dtype {echo(dtype)}; choose {' or '.join(REQUEST_DTYPES)}.", "dtype")
         context = context or ""
         if len(context) > self.settings.max_context_chars:
             raise bad_request("context_too_long",
