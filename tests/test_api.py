@@ -54,6 +54,8 @@ def test_status_is_complete(stack):
     assert {"state", "replicas", "load_seconds", "idle_seconds", "unload_in_seconds", "dtype", "device"} <= set(model)
     assert model["state"] in ("not_loaded", "loading", "loaded", "releasing")
     assert body["config"]["idle_timeout_s"] == 600
+    # the UI's context box and its pre-upload checks read these limits from here
+    assert body["config"]["max_context_chars"] == 2000 and body["config"]["min_audio_seconds"] == 0.1
     assert body["config"]["release_other_on_switch"] is False  # the test stack keeps both models warm
     assert len(body["languages"]) == 53
 

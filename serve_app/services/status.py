@@ -45,6 +45,8 @@ class StatusService:
                 "batch_wait_timeout_s": s.batch_wait_timeout_s,
                 "max_upload_mb": s.max_upload_mb,
                 "max_audio_seconds": s.max_audio_seconds,
+                "min_audio_seconds": s.min_audio_seconds,
+                "max_context_chars": s.max_context_chars,
                 "default_model": s.default_model,
                 "dtypes": list(REQUEST_DTYPES),
                 "device": s.device,
