@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from serve_app.errors import install_error_handlers
 from serve_app.metrics import RequestMetricsMiddleware
 from serve_app.request_id import RequestIdMiddleware, install_log_tagging
-from serve_app.routes import system, transcribe, ui
+from serve_app.routes import openai_compat, stream, subtitles, system, transcribe, ui
 from serve_app.routes.deps import Services
 from serve_app.upload_limit import UploadLimitMiddleware
 from serve_app.version import __version__
@@ -33,8 +33,9 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(transcribe.router)
-    for extra in _optional_routers():
-        app.include_router(extra)
+    app.include_router(subtitles.router)
+    app.include_router(openai_compat.router)
+    app.include_router(stream.router)
     app.include_router(ui.router)
     ui.mount_static(app)
     app.add_middleware(UploadLimitMiddleware, limit_bytes=settings.max_upload_bytes)
@@ -51,19 +52,3 @@ def create_app(services: Services) -> FastAPI:
     return app
 
 
-def _optional_routers() -> list:
-    """Routers of other API areas (OpenAI, streaming) register here as they land."""
-    routers = []
-    try:
-        from serve_app.routes import openai_compat
-
-        routers.append(openai_compat.router)
-    except ImportError:
-        pass
-    try:
-        from serve_app.routes import stream
-
-        routers.append(stream.router)
-    except ImportError:
-        pass
-    return routers

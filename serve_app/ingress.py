@@ -15,7 +15,7 @@ from serve_app.services.transcription import TranscriptionService
 from serve_app.settings import Settings
 
 
-def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, app_name: str | None) -> Services:
+def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, app_name: str) -> Services:
     metrics = ServiceMetrics()
 
     def picture_seen(picture) -> None:
@@ -41,10 +41,7 @@ def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry, ap
 @serve.ingress()
 class Ingress:
     async def __init__(self, asr_1_7b, asr_0_6b, aligner, registry, settings: dict) -> None:
-        try:
-            app_name = serve.get_replica_context().app_name
-        except Exception:
-            app_name = None
+        app_name = serve.get_replica_context().app_name
         self.settings = Settings(**settings)
         self.services = build_services(self.settings, asr_1_7b, asr_0_6b, aligner, registry, app_name)
         # One picture before the first request, then kept current in the background.

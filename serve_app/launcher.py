@@ -57,12 +57,8 @@ def gpu_present() -> bool:
     return bool(gpu_snapshot().get("available"))
 
 
-def start_mcp(settings) -> subprocess.Popen | None:
-    try:
-        import serve_app.mcp_server  # noqa: F401
-    except ImportError:
-        logger.warning("MCP server module not available; not starting MCP")
-        return None
+def start_mcp(settings) -> subprocess.Popen:
+    import serve_app.mcp_server  # noqa: F401  (a broken install fails here, loudly, not in a child)
     # The MCP server talks to this service: follow its port unless an explicit URL was configured.
     api_url = settings.mcp_api_url
     if "mcp_api_url" not in settings.model_fields_set:

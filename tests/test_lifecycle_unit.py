@@ -490,3 +490,9 @@ def test_a_request_during_a_release_waits_for_the_exit_then_goes_through():
         cluster.stop()
 
     asyncio.run(scenario())
+
+
+def test_counts_from_status_never_reads_another_applications_models():
+    status = status_with({"Qwen3ASR-1.7B": {"RUNNING": 1}})
+    counts = counts_from_status(status, "not-this-app", DEPLOYMENT_NAMES)
+    assert all(c.live == 0 for c in counts.values())

@@ -61,11 +61,10 @@ class Picture:
         return {b["pid"] for beats in self.registry.get("replicas", {}).values() for b in beats if b.get("pid")}
 
 
-def counts_from_status(status: Any, app_name: str | None, deployments: dict[str, str]) -> dict[str, ReplicaCounts]:
-    """Replica counts per model id from a `serve.status()` answer."""
-    app = status.applications.get(app_name) if app_name else None
-    if app is None and status.applications:
-        app = next(iter(status.applications.values()))
+def counts_from_status(status: Any, app_name: str, deployments: dict[str, str]) -> dict[str, ReplicaCounts]:
+    """Replica counts per model id of this application in a `serve.status()` answer (none while
+    the application is not listed: another application's models are never counted as ours)."""
+    app = status.applications.get(app_name)
     counts: dict[str, ReplicaCounts] = {}
     for model_id, name in deployments.items():
         overview = app.deployments.get(name) if app else None
@@ -79,7 +78,7 @@ def counts_from_status(status: Any, app_name: str | None, deployments: dict[str,
 
 
 class ModelView:
-    def __init__(self, registry, app_name: str | None, deployments: dict[str, str],
+    def __init__(self, registry, app_name: str, deployments: dict[str, str],
                  read_status: Callable[[], Any] = serve.status,
                  read_gpu: Callable[[set[int]], dict] = gpu_snapshot, refresh_s: float = REFRESH_S,
                  on_refresh: Callable[[Picture], None] | None = None) -> None:
