@@ -21,8 +21,19 @@ def load_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
+class ConfigError(ValueError):
+    """A serve config this service cannot run as written."""
+
+
 def validate(config: dict[str, Any]) -> ServeDeploySchema:
-    """Ray's own schema: the same check `serve deploy` makes."""
+    """Ray's own schema (the same check `serve deploy` makes), and this service's own rule: the
+    Ingress's slots are the `max_ongoing_requests` arg, which also sizes the streaming and upload
+    limits; set under `deployments:` Serve would apply it while those limits never saw it."""
+    for app in config.get("applications", []):
+        for deployment in app.get("deployments", []):
+            if deployment.get("name") == "Ingress" and "max_ongoing_requests" in deployment:
+                raise ConfigError(f"application {app.get('name')!r}: set the Ingress's max_ongoing_requests under "
+                                  "args (max_ongoing_requests: N), not under deployments")
     return ServeDeploySchema.model_validate(config)
 
 

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     torch_threads: int = Field(0, ge=0, description="torch CPU threads per replica; 0 = the CPUs Ray gives it, or every core if none.")
     cpu_model_nice: int = Field(
         19, ge=0, le=19,
-        description="CPU replicas only: the model's scheduling niceness, so the proxy and the ingress answer at once "
+        description="CPU replicas only: the model's scheduling niceness (Ray starts workers at 15), so the proxy and the ingress answer at once "
                     "while the model keeps every core busy; 0 = normal priority.",
     )
 

@@ -104,12 +104,10 @@ def auth_app(main: dict) -> dict:
 
 
 def capped_app(main: dict) -> dict:
-    """The main app with an Ingress of only CAPPED_SLOTS slots, set in the deployment config as an
-    operator would in serve_config.yaml, while the setting still says 64."""
-    deployments = [{**d, "max_ongoing_requests": CAPPED_SLOTS} if d["name"] == "Ingress" else d
-                   for d in main.get("deployments", [])]
-    assert any(d["name"] == "Ingress" for d in deployments)
-    return {**main, "name": CAPPED_APP, "route_prefix": CAPPED_PREFIX, "deployments": deployments}
+    """The main app with an Ingress of only CAPPED_SLOTS slots, set in its args as an operator
+    would in serve_config.yaml."""
+    return {**main, "name": CAPPED_APP, "route_prefix": CAPPED_PREFIX,
+            "args": {**main["args"], "max_ongoing_requests": CAPPED_SLOTS}}
 
 
 @dataclass

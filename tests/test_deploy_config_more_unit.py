@@ -38,6 +38,16 @@ def test_validate_refuses_what_serve_deploy_would_refuse():
                                                   "deployments": [{"name": "X", "max_ongoing_requests": 0}]}]})
 
 
+def test_validate_refuses_the_ingress_slots_under_deployments():
+    """The Ingress's slots size its stream and upload limits, so they are an arg: under deployments
+    Serve would apply them while those limits never saw them."""
+    config = one_app_config(deployments=[{"name": "Ingress", "max_ongoing_requests": 4}])
+    with pytest.raises(deploy_config.ConfigError, match="under args"):
+        deploy_config.validate(config)
+    deploy_config.validate(one_app_config(args={"max_ongoing_requests": 4}))
+    deploy_config.validate(deploy_config.load_config())  # serve_config.yaml itself follows the rule
+
+
 def test_validate_refuses_two_apps_on_one_prefix():
     config = one_app_config()
     config["applications"].append({**config["applications"][0], "name": "b"})

@@ -108,8 +108,7 @@ def assert_stable_prefix(messages: list[dict], final: dict) -> None:
 def effective_session_limit(stack) -> int:
     main = stack.config["applications"][0]
     settings = Settings(**main["args"])
-    ingress = next((d for d in main.get("deployments", []) if d["name"] == "Ingress"), {})
-    return session_limit(settings.stream_max_sessions, ingress.get("max_ongoing_requests", settings.max_ongoing_requests))
+    return session_limit(settings.stream_max_sessions, settings.max_ongoing_requests)
 
 
 # ---------------------------------------------------------------------- results

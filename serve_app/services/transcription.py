@@ -137,9 +137,7 @@ class TranscriptionService:
         self.lifecycle = lifecycle
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
-        from serve_app.services.streaming.service import ingress_max_ongoing
-
-        self.admission = Admission(admission_limit(settings, ingress_max_ongoing(settings)))
+        self.admission = Admission(admission_limit(settings, settings.max_ongoing_requests))
 
     # ---- validation -------------------------------------------------------------------
     def options(self, *, model: str | None, language: str | None, return_timestamps: bool,

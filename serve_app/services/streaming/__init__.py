@@ -22,8 +22,8 @@ calls through `decoding` and `alignment`); `service` holds the session limit and
 
 from serve_app.services.streaming.channel import StreamError
 from serve_app.services.streaming.config import StreamConfig
-from serve_app.services.streaming.service import StreamingService, ingress_max_ongoing, session_limit
+from serve_app.services.streaming.service import StreamingService, session_limit
 from serve_app.services.streaming.session import StreamSession
 
-__all__ = ["StreamConfig", "StreamError", "StreamSession", "StreamingService", "ingress_max_ongoing",
+__all__ = ["StreamConfig", "StreamError", "StreamSession", "StreamingService",
            "session_limit"]

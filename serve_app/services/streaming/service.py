@@ -19,20 +19,6 @@ def session_limit(stream_max_sessions: int, ingress_max_ongoing: int) -> int:
     return max(1, min(stream_max_sessions, ingress_max_ongoing // 2))
 
 
-def ingress_max_ongoing(settings: Settings) -> int:
-    """The ingress replica's real `max_ongoing_requests` (serve_config.yaml may override the setting)."""
-    # Private on purpose: Ray (2.60) has no public API for a replica's own deployment config, and an
-    # operator's override in serve_config.yaml's `deployments:` never reaches Settings (the stack's
-    # `streamcap` app tests exactly that). Outside a replica (unit tests) the setting is the answer.
-    try:
-        from ray import serve
-
-        config = serve.get_replica_context()._deployment_config
-        return int(config.max_ongoing_requests)
-    except Exception:
-        return settings.max_ongoing_requests
-
-
 class StreamingService:
     """Admission (session limit) and the sessions of one ingress replica."""
 
@@ -44,7 +30,7 @@ class StreamingService:
         self.lifecycle = lifecycle
         self.config = StreamConfig.from_settings(settings)
         self.cut_planner = cut_planner
-        self.max_ongoing = max_ongoing or ingress_max_ongoing(settings)
+        self.max_ongoing = max_ongoing or settings.max_ongoing_requests
         self.max_sessions = session_limit(settings.stream_max_sessions, self.max_ongoing)
         if self.max_sessions < settings.stream_max_sessions:
             logger.warning("stream_max_sessions=%d lowered to %d: sockets may hold at most half of the ingress's "
