@@ -8,10 +8,12 @@ under those names too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from deployments.protocol import ALIGNER_LANGUAGES
 from serve_app.errors import echo
+from serve_app.qwen_utils import merge_languages
 
 AUTO = "auto"
 
@@ -125,6 +127,24 @@ def resolve_language(value: str | None) -> Language | None:
         f"Unknown language {echo(value)}. Use 'auto', a code such as 'en', 'zh', 'ja', 'yue', or an "
         "English name such as 'Japanese'; GET /api/languages lists all 52."
     )
+
+
+def effective_language(forced: Language | None, detected: Iterable[str]) -> str:
+    """The language a result reports: the forced one, else the pieces' detections merged the way
+    qwen-asr merges them (`Chinese,English` when a recording switches)."""
+    if forced is not None:
+        return forced.model_language
+    detected = list(detected)
+    return merge_languages(detected) if detected else ""
+
+
+def primary_language(language: str) -> str:
+    """The first language of a merged detection: the one the ForcedAligner is asked to time."""
+    return (language or "").split(",")[0].strip()
+
+
+def can_align(language: str) -> bool:
+    return primary_language(language) in ALIGNER_LANGUAGES
 
 
 def catalogue() -> list[dict]:

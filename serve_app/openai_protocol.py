@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from deployments.protocol import ASR_MODELS
 from serve_app.errors import ApiError, bad_request, echo
+from serve_app.languages import primary_language
 from serve_app.services.subtitles import Segment, compression_ratio
 from serve_app.settings import Settings
 
@@ -133,7 +134,7 @@ def usage(duration: float) -> UsageDuration:
 
 def openai_language(model_language: str) -> str:
     """`English` -> `english`; a merged `Chinese,English` reports its first language."""
-    return (model_language or "").split(",")[0].strip().lower()
+    return primary_language(model_language).lower()
 
 
 def segment_bodies(segments: list[Segment]) -> list[TranscriptionSegment]:

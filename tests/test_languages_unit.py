@@ -95,3 +95,20 @@ def test_catalogue_hands_out_copies():
 def test_languages_are_immutable():
     with pytest.raises(AttributeError):
         LANGUAGES[0].code = "xx"
+
+
+def test_effective_language_forced_beats_detected_and_detections_merge():
+    from serve_app.languages import effective_language
+
+    assert effective_language(resolve_language("ja"), ["English", "English"]) == "Japanese"
+    assert effective_language(None, ["Chinese", "English"]) == "Chinese,English"
+    assert effective_language(None, ["English", "English"]) == "English"
+    assert effective_language(None, []) == ""
+
+
+def test_the_aligner_times_the_first_language_of_a_merged_detection():
+    from serve_app.languages import can_align, primary_language
+
+    assert primary_language("Chinese,English") == "Chinese" and can_align("Chinese,English")
+    assert primary_language("") == "" and not can_align("")
+    assert not can_align("Hindi,English")  # Hindi first: the ForcedAligner does not time it

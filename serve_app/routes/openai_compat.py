@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from deployments.protocol import ALIGNER_LANGUAGES, ASR_MODELS, AsrResult, WordTime
+from deployments.protocol import ASR_MODELS, AsrResult, WordTime
 from serve_app.audio import DecodedAudio
 from serve_app.auth import require_api_key
 from serve_app.errors import ApiError, bad_request, echo, openai_error_body
+from serve_app.languages import can_align, effective_language
 from serve_app.openai_protocol import (
     CONTENT_TYPES,
     ERROR_RESPONSES,
@@ -37,7 +38,6 @@ from serve_app.openai_protocol import (
     sse,
     usage,
 )
-from serve_app.qwen_utils import merge_languages
 from serve_app.routes.deps import Services, services
 from serve_app.routes.transcribe import refuse_extra_files, timing_headers
 from serve_app.services.subtitles import (
@@ -181,9 +181,9 @@ async def _timed(svc: Services, audio: DecodedAudio, options: TranscribeOptions,
     asked for explicitly: srt/vtt/segments fall back to the pieces' own spans."""
     started = time.time()
     pieces = [piece async for piece, _ in svc.transcription.stream_pieces(options, audio, started)]
-    language = options.language.model_language if options.language else merge_languages([p.language for p in pieces])
+    language = effective_language(options.language, [p.language for p in pieces])
     words = None
-    if words_required or language.split(",")[0].strip() in ALIGNER_LANGUAGES:
+    if words_required or can_align(language):
         words, _ = await svc.transcription.align(audio, pieces, language, started)
     return Timed(join_pieces([p.text for p in pieces]), language, pieces, words)
 

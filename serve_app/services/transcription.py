@@ -32,9 +32,16 @@ from deployments.protocol import (
 )
 from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
 from serve_app.errors import ApiError, bad_request, echo
-from serve_app.languages import Language, UnknownLanguage, resolve_language
+from serve_app.languages import (
+    Language,
+    UnknownLanguage,
+    can_align,
+    effective_language,
+    primary_language,
+    resolve_language,
+)
 from serve_app.metrics import ServiceMetrics
-from serve_app.qwen_utils import merge_languages, split_audio_into_chunks
+from serve_app.qwen_utils import split_audio_into_chunks
 from serve_app.services.admission import Admission, overloaded
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.subtitles import join_words
@@ -88,6 +95,11 @@ class TranscribeOptions:
     return_timestamps: bool = False
     dtype: str | None = None
     context: str = ""
+
+    @property
+    def forced_language(self) -> str | None:
+        """The model's name for the forced language; None = detect."""
+        return self.language.model_language if self.language else None
 
 
 @dataclass
@@ -197,7 +209,7 @@ class TranscriptionService:
         replica lost during the call `model_unavailable` (503)."""
         request = AsrRequest(
             audio=np.ascontiguousarray(audio, dtype=np.float32),
-            language=options.language.model_language if options.language else None,
+            language=options.forced_language,
             context=options.context,
             dtype=options.dtype,
         )
@@ -266,9 +278,7 @@ class TranscriptionService:
             pieces.append(piece)
             results.append(result)
         load_wait = max(0.0, max(r.replica_loaded_at for r in results) - started_wall)
-        language = merge_languages([p.language for p in pieces]) if pieces else ""
-        if options.language:
-            language = options.language.model_language
+        language = effective_language(options.language, [p.language for p in pieces])
         timestamps = None
         if options.return_timestamps:
             timestamps, align_load = await self.align(audio, pieces, language, started_wall)
@@ -290,10 +300,10 @@ class TranscriptionService:
 
     async def align(self, audio: DecodedAudio, pieces: list[PieceText], language: str,
                     started_wall: float) -> tuple[list[WordTime], float]:
-        align_language = (language or "").split(",")[0].strip()
+        align_language = primary_language(language)
         if not any(p.text.strip() for p in pieces):
             return [], 0.0
-        if align_language not in ALIGNER_LANGUAGES:
+        if not can_align(align_language):
             raise ApiError(422, "timestamps_unsupported_language",
                            f"The detected language {align_language or 'unknown'!r} cannot be timed; the ForcedAligner "
                            f"supports {', '.join(ALIGNER_LANGUAGES)}. Force one of them or turn timestamps off.",

@@ -60,7 +60,7 @@ class SessionModel:
 
     async def decode(self, options: TranscribeOptions, pieces: list[np.ndarray]) -> list[Decoded]:
         """All pieces at once: they ride in one batch (with other sessions' and file requests)."""
-        forced = options.language.model_language if options.language else None
+        forced = options.forced_language
 
         async def one(piece: np.ndarray) -> Decoded:
             if not has_speech(piece):

@@ -281,7 +281,7 @@ class StreamSession:
             self.stats.process_seconds += time.perf_counter() - started
         recognizer = self.recognizer
         duration = recognizer.total / SAMPLE_RATE
-        language = self.options.language.model_language if self.options.language else recognizer.language()
+        language = self.options.forced_language or recognizer.language()
         process = self.stats.process_seconds
         await self.channel.send(FinalMessage(
             text=recognizer.text(), language=language, model=self.options.model,
