@@ -496,3 +496,35 @@ def test_counts_from_status_never_reads_another_applications_models():
     status = status_with({"Qwen3ASR-1.7B": {"RUNNING": 1}})
     counts = counts_from_status(status, "not-this-app", DEPLOYMENT_NAMES)
     assert all(c.live == 0 for c in counts.values())
+
+
+def test_view_reads_serves_status_only_when_the_registry_shows_a_change(monkeypatch):
+    """serve.status() costs the ingress tens of ms of CPU: an idle refresh reads only the registry,
+    a replica that starts (or exits) brings a status read at once, and none is older than
+    STATUS_REFRESH_S."""
+    from serve_app.services import model_view
+
+    registry = RegistryHandle()
+    reads = []
+
+    def read_status():
+        reads.append(time.monotonic())
+        return status_with({})
+
+    async def scenario():
+        view = ModelView(registry, "app", DEPLOYMENT_NAMES, read_status=read_status, read_gpu=lambda p: {})
+        first = await view.refresh()
+        assert len(reads) == 1
+        quiet = await view.refresh(full=False)
+        assert len(reads) == 1, "nothing changed: the registry alone"
+        assert quiet.read_started_at == first.read_started_at  # kept counts keep their read time
+        await registry.replica_started.remote(LARGE, "r1", {"pid": 1})
+        await view.refresh(full=False)
+        assert len(reads) == 2, "a replica appeared: Serve's counts are read again at once"
+        await view.refresh(full=False)
+        assert len(reads) == 2
+        monkeypatch.setattr(model_view, "STATUS_REFRESH_S", 0.0)
+        await view.refresh(full=False)
+        assert len(reads) == 3, "never older than STATUS_REFRESH_S"
+
+    asyncio.run(scenario())

@@ -4,6 +4,10 @@ A request never asks Serve's controller anything: replica counts come from a per
 `serve.status()` and load/idle details from the ModelRegistry, both read here off the
 request path. Someone who needs a picture newer than an event (a release, a switch)
 waits for a refresh that *started* after it, and the loop hurries while anyone waits.
+
+The registry is read every `REFRESH_S`; `serve.status()` (which validates the whole cluster's
+details, tens of ms of this process's CPU) only when the registry shows a replica starting,
+loading, releasing or exiting, when someone waits, or every `STATUS_REFRESH_S` otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 REFRESH_S = 1.0  # idle cadence: /health and the UI see replica changes within about a second
 HURRIED_REFRESH_S = 0.1  # while a release or a switch waits on the next picture
+STATUS_REFRESH_S = 5.0  # Serve's own counts at least this often while the registry shows no change
 STARTING_STATES = ("STARTING", "UPDATING", "RECOVERING")
 
 
@@ -61,6 +66,15 @@ class Picture:
         return {b["pid"] for beats in self.registry.get("replicas", {}).values() for b in beats if b.get("pid")}
 
 
+def replica_signature(snapshot: dict) -> tuple:
+    """What in a registry snapshot says the replica set or a replica's state changed (not idle
+    seconds or request counts, which move on every beat)."""
+    beats = tuple(sorted((model, b.get("replica_id"), b.get("loaded_at") is not None, bool(b.get("releasing")))
+                         for model, replicas in snapshot.get("replicas", {}).items() for b in replicas))
+    exits = tuple(sorted((model, len(records)) for model, records in snapshot.get("history", {}).items()))
+    return beats, exits, tuple(sorted(snapshot.get("release_pending", [])))
+
+
 def counts_from_status(status: Any, app_name: str, deployments: dict[str, str]) -> dict[str, ReplicaCounts]:
     """Replica counts per model id of this application in a `serve.status()` answer (none while
     the application is not listed: another application's models are never counted as ours)."""
@@ -96,6 +110,8 @@ class ModelView:
         self._task: asyncio.Task | None = None
         # Its own threads: a pool busy decoding long uploads must not delay the picture.
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model-view")
+        self._counts_read_at = 0.0  # monotonic time of the last serve.status() read
+        self._signature: tuple | None = None
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -105,14 +121,27 @@ class ModelView:
         if self._task:
             self._task.cancel()
 
-    async def refresh(self) -> Picture:
+    async def refresh(self, full: bool = True) -> Picture:
+        """A new picture. `full=False` reads Serve's counts only if the registry shows a change
+        (or they are older than STATUS_REFRESH_S); a picture that kept the old counts keeps the old
+        `read_started_at` too, so nobody waiting on a newer picture is answered by it."""
         started = time.time()
         pids = self.picture.pids()
         loop = asyncio.get_running_loop()
-        status, snapshot, gpu = await asyncio.gather(loop.run_in_executor(self._executor, self.read_status),
-                                                     self.registry.snapshot.remote(),
-                                                     loop.run_in_executor(self._executor, self.read_gpu, pids))
-        picture = Picture(started, counts_from_status(status, self.app_name, self.deployments), snapshot, gpu)
+        status_read = loop.run_in_executor(self._executor, self.read_status) if full else None
+        snapshot, gpu = await asyncio.gather(self.registry.snapshot.remote(),
+                                             loop.run_in_executor(self._executor, self.read_gpu, pids))
+        signature = replica_signature(snapshot)
+        if status_read is None and (signature != self._signature
+                                    or time.monotonic() - self._counts_read_at >= STATUS_REFRESH_S):
+            status_read = loop.run_in_executor(self._executor, self.read_status)
+        self._signature = signature
+        if status_read is not None:
+            counts = counts_from_status(await status_read, self.app_name, self.deployments)
+            self._counts_read_at = time.monotonic()
+        else:
+            counts, started = self.picture.counts, self.picture.read_started_at
+        picture = Picture(started, counts, snapshot, gpu)
         async with self._changed:
             if picture.read_started_at >= self.picture.read_started_at:
                 self.picture = picture
@@ -127,7 +156,7 @@ class ModelView:
     async def _run(self) -> None:
         while True:
             try:
-                await self.refresh()
+                await self.refresh(full=self._waiters > 0)
             except asyncio.CancelledError:
                 raise
             except Exception:
