@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from serve_app.errors import install_error_handlers
 from serve_app.metrics import RequestMetricsMiddleware
 from serve_app.request_id import RequestIdMiddleware, install_log_tagging
-from serve_app.routes import openai_compat, stream, system, transcribe, ui
+from serve_app.routes import openai_compat, stream, subtitles, system, transcribe, ui
 from serve_app.routes.deps import Services
 from serve_app.upload_limit import UploadLimitMiddleware
 from serve_app.version import __version__
@@ -33,6 +33,7 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(transcribe.router)
+    app.include_router(subtitles.router)
     app.include_router(openai_compat.router)
     app.include_router(stream.router)
     app.include_router(ui.router)

@@ -55,6 +55,8 @@ WITH_KEY = {
     ("GET", "/api/languages"): ({}, 200),
     ("POST", "/api/gpu-offload"): ({"json": {"models": [ALIGNER], "wait": True}}, 200),  # never loaded here
     ("POST", "/api/transcribe"): ({"data": {"language": "en"}}, 400),          # no file: missing_file
+    ("POST", "/api/subtitles"): ({"json": {"text": "a", "timestamps": [{"text": "a", "start": 0, "end": 1}],
+                                  "format": "srt"}}, 200),
     ("POST", "/v1/audio/transcriptions"): ({"data": {"model": "whisper-1"}}, 400),
     ("GET", "/v1/models"): ({}, 200),
     ("GET", "/v1/models/{model_id}"): ({}, 200),

@@ -153,7 +153,7 @@ def test_vtt_rendering_escapes_markup():
     assert to_vtt(SEGMENTS) == (
         "WEBVTT\n\n"
         "00:00:00.000 --> 00:00:01.500\nHello world.\n\n"
-        "00:00:01.750 --> 00:00:03.000\nFish &amp; &lt;chips&gt; -&gt; now\n\n"
+        "00:00:01.750 --> 00:00:03.000\nFish &amp; &lt;chips&gt; --&gt; now\n\n"
     )
     assert to_vtt([]) == "WEBVTT\n\n" and to_srt([]) == ""
 

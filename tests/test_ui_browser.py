@@ -260,7 +260,14 @@ def download(page, kind: str) -> tuple[str, str]:
     return dl.suggested_filename, Path(dl.path()).read_text(encoding="utf-8")
 
 
-def test_downloads_are_valid_txt_json_srt_vtt(transcribed, audio):
+def served_download(page, kind: str) -> tuple[str, str, dict]:
+    """A subtitle download: the file, and the JSON body the page posted to /api/subtitles for it."""
+    with page.expect_request(lambda r: r.url.endswith("/api/subtitles") and r.method == "POST") as request:
+        name, text = download(page, kind)
+    return name, text, json.loads(request.value.post_data)
+
+
+def test_downloads_are_valid_txt_json_srt_vtt(transcribed, audio, stack):
     page, watch = transcribed
     stem = audio["speech_en"].stem
     name, txt = download(page, "txt")
@@ -269,8 +276,17 @@ def test_downloads_are_valid_txt_json_srt_vtt(transcribed, audio):
     data = json.loads(raw)
     assert name == f"{stem}.json" and data["text"] == SCRIPTED_TEXT and data["timestamps"]
 
-    name, srt = download(page, "srt")
+    name, srt, sent = served_download(page, "srt")
     assert name == f"{stem}.srt"
+    # the server cut the cues: the page saved exactly what /api/subtitles answers for the shown result,
+    # and that is the file /v1 gives for the same audio
+    assert sent == {"text": data["text"], "timestamps": data["timestamps"], "format": "srt",
+                    "duration_seconds": data["duration_seconds"]}
+    assert srt == httpx.post(stack.url("/api/subtitles"), json=sent, timeout=60).text
+    with open(audio["speech_en"], "rb") as handle:
+        v1 = httpx.post(stack.url("/v1/audio/transcriptions"), files={"file": (audio["speech_en"].name, handle)},
+                        data={"response_format": "srt", "language": "en"}, timeout=120)
+    assert srt == v1.text
     blocks = srt.strip().split("\n\n")
     assert blocks
     last_end = 0.0
@@ -284,8 +300,9 @@ def test_downloads_are_valid_txt_json_srt_vtt(transcribed, audio):
     assert " ".join(SRT_BLOCK.match(b).group(4) for b in blocks) == SCRIPTED_TEXT
     assert seconds(SRT_BLOCK.match(blocks[0]).group(2)) == pytest.approx(data["timestamps"][0]["start"], abs=1e-3)
 
-    name, vtt = download(page, "vtt")
-    assert name == f"{stem}.vtt"
+    name, vtt, sent = served_download(page, "vtt")
+    assert name == f"{stem}.vtt" and sent["format"] == "vtt"
+    assert vtt == httpx.post(stack.url("/api/subtitles"), json=sent, timeout=60).text
     assert vtt.startswith("WEBVTT\n\n")
     cues = vtt[len("WEBVTT\n\n"):].strip().split("\n\n")
     assert len(cues) == len(blocks)
@@ -294,6 +311,20 @@ def test_downloads_are_valid_txt_json_srt_vtt(transcribed, audio):
         assert m, cue
         assert seconds(m.group(2)) <= seconds(m.group(3))
     watch.assert_clean(requests=False)
+
+
+def test_subtitles_without_word_times_show_the_server_error(open_page, audio):
+    """Timestamps off: the SRT button asks the server, which says why it cannot; the page shows that."""
+    page, watch = open_page()
+    upload_and_transcribe(page, audio["speech_en"], timestamps=False)
+    with page.expect_response(lambda r: r.url.endswith("/api/subtitles")) as answer:
+        page.click("[data-export='srt']")
+    assert answer.value.status == 400
+    message = answer.value.json()["error"]["message"]
+    toast = page.wait_for_selector(".toast[data-type='error']", timeout=30_000)
+    assert message in toast.text_content()
+    assert not page.is_disabled("[data-export='srt']")
+    assert not watch.page_errors
 
 
 def test_copy_button_copies_the_transcript(transcribed):
@@ -614,6 +645,10 @@ def test_streaming_from_fake_microphone_shows_partial_then_final(open_page, stac
     if reason:
         pytest.fail(f"the server's WebSocket stream is broken: {reason}", pytrace=False)
     page, watch = open_page()
+    started = []  # the start messages the page sent on its WebSockets
+    page.on("websocket", lambda ws: ws.on(
+        "framesent", lambda frame: started.append(json.loads(frame)) if isinstance(frame, str) and '"start"' in frame
+        else None))
     page.click("#tab-mic")
     if not page.is_checked("#opt-streaming"):
         page.click("#opt-streaming")
@@ -638,6 +673,9 @@ def test_streaming_from_fake_microphone_shows_partial_then_final(open_page, stac
     assert page.text_content("#t-unstable") == ""
     assert re.search(r"\d", page.text_content("#perf-rtf"))
     assert page.is_visible("#rec-card")  # the streamed audio is kept and playable
+    # the microphone streams at its own rate (the server resamples): the start message says which
+    device_rate = page.evaluate("(() => { const c = new AudioContext(); const r = c.sampleRate; c.close(); return r; })()")
+    assert [m["sample_rate"] for m in started] == [device_rate], started
     watch.assert_clean(requests=False)
 
 

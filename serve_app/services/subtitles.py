@@ -4,12 +4,14 @@ The ForcedAligner times words (or CJK characters) but drops punctuation, so `bui
 first finds each timed word in the transcript text, then cuts segments after sentence
 punctuation, at pauses, and before a segment would pass its length limits. Segment text is
 sliced from the transcript, so it keeps the model's punctuation, casing and spacing (none
-between CJK characters). Used by the OpenAI-compatible route (srt, vtt, verbose_json) and
-useful to any exporter (the UI's subtitle downloads).
+between CJK characters). The one cue builder of the project: the OpenAI-compatible route (srt,
+vtt, verbose_json) and `POST /api/subtitles` (the UI's subtitle downloads) both render through
+`build_segments` and `render`, so the same words give the same file.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
@@ -134,7 +136,8 @@ def build_segments(text: str, words: Sequence[TimedText], *, max_chars: int = DE
     `max_seconds`. Times are monotonic: a segment starts no earlier than the previous one ends,
     and (with `duration`) nothing ends after the audio does.
     """
-    timed = [Word(w.text, float(w.start), float(w.end)) for w in words if w.text]
+    # Whitespace around a word is no part of it (a word of spaces is no word): the text has its own.
+    timed = [Word(w.text.strip(), float(w.start), float(w.end)) for w in words if w.text.strip()]
     if not timed:
         return []
     spans = locate_words(text, [w.text for w in timed])
@@ -209,26 +212,52 @@ def vtt_time(seconds: float) -> str:
     return _clock(seconds, ".")
 
 
-def _cue_text(text: str) -> str:
-    return _clean(text).replace("-->", "->")
+SUBTITLE_FORMATS = ("srt", "vtt")
+MEDIA_TYPES = {
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+}
+
+
+_ARROW = re.compile(r"-{2,}>")  # "-->" and longer: one pass leaves none ("--->" -> "->", not "-->")
+
+
+def srt_cue_text(text: str) -> str:
+    """SubRip has no escaping at all: a cue is its lines up to a blank one, and a line holding
+    `-->` reads as a timing line to many parsers (ffmpeg's among them). So the text is one line
+    (whitespace runs, newlines included, become one space) and `-->` (or `--->`...) becomes `->`. `<`, `>` and
+    `&` stay as they are: players show entities such as `&lt;` literally, so escaping them would
+    show garbage (markup the transcript spells, like `<i>`, may be styled by some players)."""
+    return _ARROW.sub("->", _clean(text))
+
+
+def vtt_cue_text(text: str) -> str:
+    """WebVTT cue text escapes `&`, `<` and `>` as entities. That also covers `-->`, which cue
+    text may not hold: it becomes `--&gt;` and still reads `-->` on screen. One line, as in SRT."""
+    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_srt(segments: Iterable[Segment]) -> str:
     """SubRip: numbered cues `HH:MM:SS,mmm --> HH:MM:SS,mmm`, each followed by a blank line."""
     return "".join(
-        f"{index}\n{srt_time(s.start)} --> {srt_time(s.end)}\n{_cue_text(s.text)}\n\n"
+        f"{index}\n{srt_time(s.start)} --> {srt_time(s.end)}\n{srt_cue_text(s.text)}\n\n"
         for index, s in enumerate(segments, start=1)
     )
 
 
 def to_vtt(segments: Iterable[Segment]) -> str:
-    """WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm` (text HTML-escaped)."""
-    cues = "".join(
-        f"{vtt_time(s.start)} --> {vtt_time(s.end)}\n"
-        f"{_cue_text(s.text).replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}\n\n"
-        for s in segments
-    )
+    """WebVTT: the `WEBVTT` header, then cues `HH:MM:SS.mmm --> HH:MM:SS.mmm` (text escaped)."""
+    cues = "".join(f"{vtt_time(s.start)} --> {vtt_time(s.end)}\n{vtt_cue_text(s.text)}\n\n" for s in segments)
     return "WEBVTT\n\n" + cues
+
+
+def render(segments: Iterable[Segment], fmt: str) -> str:
+    """The subtitle file of `segments` in `fmt` (one of SUBTITLE_FORMATS)."""
+    if fmt == "srt":
+        return to_srt(segments)
+    if fmt == "vtt":
+        return to_vtt(segments)
+    raise ValueError(f"unknown subtitle format {fmt!r}")
 
 
 def compression_ratio(text: str) -> float:

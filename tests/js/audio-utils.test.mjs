@@ -1,10 +1,13 @@
-// audio-utils.js: PCM conversion, WAV encoding (header parsed back), concatenation, the streaming
-// resampler, level meter, waveform peaks, the WebAudio decode path and the mini waveform drawing.
+// audio-utils.js: PCM conversion, WAV encoding (header parsed back), concatenation, level meter,
+// waveform peaks, the WebAudio decode path and the mini waveform drawing; canvas.js, the pixel-ratio
+// canvas setup that the waveform, the microphone scope and the timestamp view share.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TARGET_RATE, floatToPcm16, encodeWav, concatFloat32, StreamResampler, levelOf, computePeaks, decodeAudio, toMono, drawMiniWave,
+  TARGET_RATE, floatToPcm16, encodeWav, concatFloat32, levelOf, computePeaks, decodeAudio, toMono, drawMiniWave,
 } from '../../ui/js/audio-utils.js';
+import * as audioUtils from '../../ui/js/audio-utils.js';
+import { fitCanvas, fillBar } from '../../ui/js/canvas.js';
 import { installDom } from './helpers/fake-dom.mjs';
 
 const approx = (a, b, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
@@ -81,69 +84,84 @@ test('concatenation keeps order and total length', () => {
   assert.equal(concatFloat32([]).length, 0);
 });
 
-test('resampler at ratio 1 returns a copy, not the caller buffer', () => {
-  const r = new StreamResampler(16000, 16000);
-  const input = Float32Array.from([0.1, 0.2, 0.3]);
-  const out = r.process(input);
-  assert.deepEqual(Array.from(out), Array.from(input));
-  input[0] = 9;
-  assert.notEqual(out[0], 9);
+test('no resampler is left in the browser: the microphone streams at its own rate', () => {
+  assert.equal(audioUtils.StreamResampler, undefined);
 });
 
-test('resampler 48 kHz -> 16 kHz averages each group of three samples', () => {
-  const r = new StreamResampler(48000);
-  const out = r.process(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]));
-  assert.deepEqual(Array.from(out), [1, 4, 7]);
-});
-
-test('resampler carries the remainder across frames', () => {
-  const r = new StreamResampler(48000, 16000);
-  assert.deepEqual(Array.from(r.process(Float32Array.from([0, 1, 2, 3]))), [1]);
-  assert.deepEqual(Array.from(r.process(Float32Array.from([4]))), [], 'two samples pending: not enough for one output');
-  assert.deepEqual(Array.from(r.process(Float32Array.from([5, 6, 7, 8]))), [4, 7]);
-  assert.equal(r.process(new Float32Array(0)).length, 0);
-});
-
-function runChunked(rate, signal, sizes) {
-  const r = new StreamResampler(rate);
-  const parts = [];
-  for (let i = 0, k = 0; i < signal.length; k += 1) {
-    const len = sizes[k % sizes.length];
-    parts.push(r.process(signal.subarray(i, i + len)));
-    i += len;
-  }
-  return concatFloat32(parts);
+function canvasIn(document, { width, height } = {}) {
+  const canvas = document.createElement('canvas');
+  if (width !== undefined) canvas.clientWidth = width;
+  if (height !== undefined) canvas.clientHeight = height;
+  return canvas;
 }
 
-test('resampler output does not depend on the frame sizes (48 kHz, exact ratio)', () => {
-  const signal = Float32Array.from({ length: 48000 }, (_, i) => Math.sin(i / 7) * 0.5);
-  const whole = new StreamResampler(48000).process(signal);
-  const chunked = runChunked(48000, signal, [128, 1, 333, 4096, 7, 2000]);
-  assert.equal(whole.length, 16000);
-  assert.deepEqual(Array.from(chunked), Array.from(whole));
+test('fitCanvas sizes the backing store for the pixel ratio and draws in CSS pixels', () => {
+  const { document, window } = installDom();
+  window.devicePixelRatio = 1.5;
+  const canvas = canvasIn(document, { width: 101, height: 40 });
+  const fitted = fitCanvas(canvas);
+  assert.deepEqual([canvas.width, canvas.height], [152, 60], 'rounded to whole device pixels');
+  assert.deepEqual([fitted.w, fitted.h, fitted.dpr], [101, 40, 1.5]);
+  assert.equal(fitted.g, canvas.getContext('2d'));
+  assert.deepEqual(fitted.g.calls.map((c) => [c.name, ...c.args]), [['setTransform', 1.5, 0, 0, 1.5, 0, 0], ['clearRect', 0, 0, 101, 40]]);
 });
 
-test('resampler at 44.1 kHz gives 16000 samples per second whatever the chunking', () => {
-  const signal = Float32Array.from({ length: 44100 }, (_, i) => Math.sin(i / 7) * 0.5);
-  const whole = new StreamResampler(44100).process(signal);
-  const chunked = runChunked(44100, signal, [128, 1, 333, 4096, 7, 2000]);
-  assert.equal(whole.length, 16000);
-  assert.equal(chunked.length, whole.length, 'no samples lost or duplicated at frame edges');
-  // the fractional read position is re-based per frame, so float rounding may move a bucket edge
-  // by one input sample now and then; that is all that may differ
-  let differ = 0;
-  for (let j = 0; j < whole.length; j += 1) {
-    const d = Math.abs(chunked[j] - whole[j]);
-    assert.ok(d < 0.1, `sample ${j} differs by ${d}`);
-    if (d > 1e-6) differ += 1;
-  }
-  assert.ok(differ < whole.length / 100, `${differ} samples differ`);
+test('fitCanvas keeps an unchanged backing store (no reallocation) and follows a new ratio', () => {
+  const { document, window } = installDom();
+  window.devicePixelRatio = 2;
+  const canvas = canvasIn(document, { width: 50, height: 20 });
+  fitCanvas(canvas);
+  let writes = 0;
+  let width = canvas.width;
+  Object.defineProperty(canvas, 'width', { get: () => width, set: (v) => { writes += 1; width = v; }, configurable: true });
+  fitCanvas(canvas);
+  assert.equal(writes, 0, 'same size: the canvas is only cleared');
+  window.devicePixelRatio = 3;
+  fitCanvas(canvas);
+  assert.equal(writes, 1);
+  assert.equal(canvas.width, 150);
 });
 
-test('resampler keeps a constant signal constant', () => {
-  const out = new StreamResampler(22050).process(new Float32Array(22050).fill(0.25));
-  assert.ok(out.length > 15900);
-  for (const s of out) approx(s, 0.25);
+test('fitCanvas: no pixel ratio counts as 1; a canvas not laid out uses the fallback or gives null', () => {
+  const { document, window } = installDom();
+  window.devicePixelRatio = undefined;
+  const laidOut = canvasIn(document, { width: 0, height: 0 });
+  assert.equal(fitCanvas(laidOut), null, 'nothing to draw on');
+  assert.equal(laidOut.getContext('2d').calls.length, 0);
+  const fitted = fitCanvas(canvasIn(document, { width: 0, height: 0 }), { width: 300, height: 96 });
+  assert.deepEqual([fitted.w, fitted.h, fitted.dpr], [300, 96, 1]);
+});
+
+test('fillBar draws a rounded bar, or a rectangle where roundRect is missing', () => {
+  const { document } = installDom();
+  const g = canvasIn(document, { width: 10, height: 10 }).getContext('2d');
+  fillBar(g, 1, 2, 3, 4);
+  assert.deepEqual(g.calls.map((c) => c.name), ['beginPath', 'roundRect', 'fill']);
+  assert.deepEqual(g.named('roundRect')[0].args, [1, 2, 3, 4, 1.5]);
+  g.calls.length = 0;
+  g.roundRect = undefined;
+  fillBar(g, 5, 6, 7, 8);
+  assert.deepEqual(g.calls.map((c) => [c.name, ...c.args]), [['beginPath'], ['rect', 5, 6, 7, 8], ['fill']]);
+});
+
+test('WAV of a 48 kHz recording stays at 48 kHz (the recording is not resampled)', async () => {
+  const blob = encodeWav(new Float32Array(4800), 48000);
+  assert.equal(blob.size, 44 + 9600);
+  const head = new DataView(await blob.arrayBuffer());
+  assert.equal(head.getUint32(24, true), 48000);
+});
+
+test('mini waveform and microphone scope both size their canvas through fitCanvas', async () => {
+  const { document, window } = installDom();
+  window.devicePixelRatio = 2;
+  const { drawScope } = await import('../../ui/js/recorder.js');
+  const scope = canvasIn(document, { width: 0, height: 0 });
+  drawScope(scope, [0.5, 0.5]);
+  assert.deepEqual([scope.width, scope.height], [600, 192], 'scope falls back to 300 x 96 CSS px');
+  const wave = canvasIn(document, { width: 0, height: 0 });
+  drawMiniWave(wave, null);
+  assert.deepEqual([wave.width, wave.height], [600, 88], 'waveform falls back to 300 x 44 CSS px');
+  assert.equal(scope.getContext('2d').named('setTransform')[0].args[0], 2);
 });
 
 test('level: silence is 0, full-scale is 1, -20 dBFS is two thirds', () => {

@@ -1,43 +1,43 @@
-// Subtitle cue building and clock/size formatting of the UI (pure functions).
+// The word times the timestamp view draws (normalizeTimestamps: sorted, repaired) next to the ones
+// sent for subtitles (timedWords: in their own order), and the clock/size formatting of the UI.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCues, mapTokensToText } from '../../ui/js/exports.js';
+import { normalizeTimestamps, timedWords } from '../../ui/js/exports.js';
 import { formatStopwatch, formatClock, formatCountdown, formatSeconds, formatMB, formatNumber } from '../../ui/js/format.js';
 
 const words = (list) => list.map(([text, start, end]) => ({ text, start, end }));
 
-test('cues split at sentence ends and keep the text punctuation', () => {
-  const cues = buildCues({
-    text: 'Hello world. Next one!',
-    timestamps: words([['Hello', 0, 0.4], ['world', 0.5, 0.9], ['Next', 1.0, 1.3], ['one', 1.4, 1.7]]),
-  });
-  assert.deepEqual(cues.map((c) => c.text), ['Hello world.', 'Next one!']);
-  assert.deepEqual(cues.map((c) => [c.start, c.end]), [[0, 0.9], [1.0, 1.7]]);
+test('drawn timestamps are sorted by start, then by end', () => {
+  const out = normalizeTimestamps(words([['c', 2, 3], ['b', 1, 3], ['a', 1, 2]]));
+  assert.deepEqual(out.map((w) => w.text), ['a', 'b', 'c']);
 });
 
-test('cues split at long pauses and at the width limit', () => {
-  const paused = buildCues({ text: 'a b', timestamps: words([['a', 0, 0.2], ['b', 2.0, 2.2]]) });
-  assert.equal(paused.length, 2);
-  const wide = buildCues({ text: 'aaaa bbbb cccc', timestamps: words([['aaaa', 0, 0.1], ['bbbb', 0.2, 0.3], ['cccc', 0.4, 0.5]]) },
-    { maxChars: 9 });
-  assert.deepEqual(wide.map((c) => c.text), ['aaaa bbbb', 'cccc']);
+test('drawn and sent words are the same items; only the order differs', () => {
+  const items = words([['world', 0.5, 0.9], ['Hello', 0, 0.4], ['', 1, 2]]);
+  const sent = timedWords(items);
+  assert.deepEqual(sent.map((w) => w.text), ['world', 'Hello']);
+  assert.deepEqual(normalizeTimestamps(items), [...sent].sort((a, b) => a.start - b.start));
 });
 
-test('CJK characters join without spaces in one cue', () => {
-  const cues = buildCues({ text: '你好世界', timestamps: words([['你', 0, 0.2], ['好', 0.2, 0.4], ['世', 0.4, 0.6], ['界', 0.6, 0.8]]) });
-  assert.deepEqual(cues, [{ start: 0, end: 0.8, text: '你好世界' }]);
+test('items without text or a start are dropped and the text is trimmed', () => {
+  const out = normalizeTimestamps([
+    { text: '  hi ', start: 1, end: 1.2 }, { text: '', start: 0, end: 1 }, { text: 'x', start: 'nope' },
+    { text: 'late', start: 3 }, { text: 0, start: 2, end: 2.5 }, null,
+  ]);
+  assert.deepEqual(out, [
+    { text: 'hi', start: 1, end: 1.2 }, { text: '0', start: 2, end: 2.5 }, { text: 'late', start: 3, end: 3 },
+  ]);
 });
 
-test('without timestamps one cue spans the audio; empty text gives none', () => {
-  assert.deepEqual(buildCues({ text: 'hello\nworld', timestamps: null, duration_seconds: 3 }),
-    [{ start: 0, end: 3, text: 'hello world' }]);
-  assert.deepEqual(buildCues({ text: '', timestamps: null }), []);
+test('seconds win over millisecond fields; millisecond-only items are converted', () => {
+  assert.deepEqual(normalizeTimestamps([{ text: 'a', start: 1, start_time: 5000, end: 2, end_time: 9000 }]), [{ text: 'a', start: 1, end: 2 }]);
+  assert.deepEqual(normalizeTimestamps([{ text: 'a', start_time: 500, end_time: 900 }]), [{ text: 'a', start: 0.5, end: 0.9 }]);
 });
 
-test('tokens are located in order; a missing token does not swallow the rest', () => {
-  assert.deepEqual(mapTokensToText('Hello, World', words([['hello', 0, 0], ['world', 0, 0]])),
-    [{ from: 0, to: 5 }, { from: 7, to: 12 }]);
-  assert.deepEqual(mapTokensToText('one two', words([['zzz', 0, 0], ['two', 0, 0]])), [null, { from: 4, to: 7 }]);
+test('an end before the start is repaired to the start; a non-list is empty', () => {
+  assert.deepEqual(normalizeTimestamps([{ text: 'b', start: 2, end: 1 }]), [{ text: 'b', start: 2, end: 2 }]);
+  assert.deepEqual(normalizeTimestamps('not a list'), []);
+  assert.deepEqual(timedWords(undefined), []);
 });
 
 test('clocks and countdowns', () => {

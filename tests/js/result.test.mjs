@@ -1,9 +1,9 @@
 // result.js on the real page markup: empty/pending/live/done states, badges, copy (clipboard and
-// fallback), downloads with file names, and the timestamp view appearing with word times.
+// fallback), downloads with file names (SRT/VTT from POST /api/subtitles), and the timestamp view.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { installDom, loadIndexPage } from './helpers/fake-dom.mjs';
-import { installFetch, flush } from './helpers/net.mjs';
+import { installFetch, flush, jsonResponse, textResponse } from './helpers/net.mjs';
 import { installClock } from './helpers/clock.mjs';
 
 const env = installDom({ languages: ['en'] });
@@ -140,28 +140,93 @@ test('without a clipboard API copy falls back to execCommand, and reports failur
   env.document.execCommandResult = true;
 });
 
-test('downloads are named after the source file and typed per format', () => {
-  view.showResult({ text: 'Hello.', duration_seconds: 1 }, { name: 'meeting notes.mp3' });
+function captureDownloads() {
   const clicked = [];
   const orig = env.document.createElement.bind(env.document);
   env.document.createElement = (tag) => { const el = orig(tag); if (tag === 'a') el.addEventListener('click', () => clicked.push(el)); return el; };
+  return { clicked, restore: () => { env.document.createElement = orig; } };
+}
+
+const exportButton = (kind) => Array.from(els.exportButtons).find((b) => b.dataset.export === kind);
+const WORDS = [{ text: 'Hello', start: 0.1, end: 0.5 }, { text: 'there', start: 0.6, end: 0.9 }];
+
+test('downloads are named after the source file and typed per format', async () => {
+  installFetch({
+    'POST /api/subtitles': (req) => textResponse(`file for ${JSON.parse(req.body).format}`, { headers: { 'content-type': 'text/vtt; charset=utf-8' } }),
+  });
+  view.showResult({ text: 'Hello.', duration_seconds: 1, timestamps: WORDS }, { name: 'meeting notes.mp3' });
+  const { clicked, restore } = captureDownloads();
+  const before = env.urls.created.length;
   for (const b of els.exportButtons) b.click();
-  env.document.createElement = orig;
+  await flush();
+  restore();
   assert.deepEqual(clicked.map((a) => a.download).sort(), ['meeting notes.json', 'meeting notes.srt', 'meeting notes.txt', 'meeting notes.vtt']);
-  const blobs = env.urls.created.map((u) => u.blob.type).sort();
+  const blobs = env.urls.created.slice(before).map((u) => u.blob.type).sort();
   assert.deepEqual(blobs, ['application/json;charset=utf-8', 'application/x-subrip;charset=utf-8', 'text/plain;charset=utf-8', 'text/vtt;charset=utf-8']);
   assert.ok(clicked.every((a) => !a.isConnected), 'anchors removed after the click');
-  const before = env.urls.revoked.length;
+  const revoked = env.urls.revoked.length;
   clock.tick(4000);
-  assert.equal(env.urls.revoked.length - before, 4, 'object URLs released');
+  assert.equal(env.urls.revoked.length - revoked, 4, 'object URLs released');
 });
 
-test('downloading without a result or for an unknown format does nothing', () => {
+test('SRT and VTT are the server\'s files: POST /api/subtitles with the words, in order, and the API key', async () => {
+  const net = installFetch({ 'POST /api/subtitles': () => textResponse('1\n00:00:00,100 --> 00:00:00,900\nHello there.\n\n') });
+  const { setApiKey } = await import('../../ui/js/api.js');
+  setApiKey('k-123');
+  const words = [{ text: 'there', start: 0.6, end: 0.9 }, { text: ' Hello ', start: 0.1, end: 0.5 }, { text: '', start: 1, end: 2 }];
+  view.showResult({ text: 'Hello there.', language: 'English', duration_seconds: 1.25, timestamps: words }, { name: 'a.wav' });
+  const { clicked, restore } = captureDownloads();
+  const before = env.urls.created.length;
+  await view.download('srt');
+  restore();
+  setApiKey('');
+  const [call] = net.calls;
+  assert.equal(call.method, 'POST');
+  assert.equal(call.url, '/api/subtitles');
+  assert.equal(call.headers.get('authorization'), 'Bearer k-123');
+  assert.equal(call.headers.get('content-type'), 'application/json');
+  assert.deepEqual(JSON.parse(call.body), {
+    text: 'Hello there.', format: 'srt', duration_seconds: 1.25,
+    timestamps: [{ text: 'there', start: 0.6, end: 0.9 }, { text: 'Hello', start: 0.1, end: 0.5 }],
+  });
+  assert.equal(clicked.length, 1);
+  const { blob } = env.urls.created[before];
+  assert.equal(await blob.text(), '1\n00:00:00,100 --> 00:00:00,900\nHello there.\n\n', 'saved as the server sent it');
+});
+
+test('a failed subtitle request reaches onExportFailed with the server message and saves nothing', async () => {
+  installFetch({
+    'POST /api/subtitles': () => jsonResponse({ error: { code: 'missing_timestamps', message: 'Subtitles need word times.', status: 400 } }, { status: 400 }),
+  });
+  const failures = [];
+  view.onExportFailed = (err, kind) => failures.push([err.name, err.code, err.status, err.message, kind]);
+  view.showResult({ text: 'no times', timestamps: null }, { name: 'a.wav' });
+  const { clicked, restore } = captureDownloads();
+  const pending = view.download('vtt');
+  assert.equal(exportButton('vtt').disabled, true, 'the button waits for the server');
+  await pending;
+  restore();
+  assert.deepEqual(failures, [['ApiError', 'missing_timestamps', 400, 'Subtitles need word times.', 'vtt']]);
+  assert.equal(clicked.length, 0);
+  assert.equal(exportButton('vtt').disabled, false);
+});
+
+test('TXT and JSON downloads never ask the server', async () => {
+  const net = installFetch({});
+  view.showResult({ text: 'local only' }, { name: 'x.wav' });
+  await view.download('txt');
+  await view.download('json');
+  assert.equal(net.calls.length, 0);
+});
+
+test('downloading without a result or for an unknown format does nothing', async () => {
+  const net = installFetch({});
   const n = env.urls.created.length;
-  view.download('txt');
+  await view.download('srt');
   view.showResult({ text: 'x' });
-  view.download('docx');
+  await view.download('docx');
   assert.equal(env.urls.created.length, n);
+  assert.equal(net.calls.length, 0);
 });
 
 test('relabel re-translates the pending label', async () => {

@@ -288,3 +288,20 @@ test('pumpSamples waits while the socket buffer is over 1 MiB', async () => {
   await done;
   assert.equal(s.frames.length, 3);
 });
+
+test('a start message with the microphone rate keeps it; the session knows its rate', () => {
+  const s = new StreamSession({ model: 'm', sample_rate: 48000 });
+  assert.equal(s.startMessage.sample_rate, 48000);
+  assert.equal(s.sampleRate, 48000);
+  assert.equal(new StreamSession({}).sampleRate, 16000);
+});
+
+test('pumpSamples frames follow the session rate (a 48 kHz recording streams 48 kHz frames)', async () => {
+  const s = { ...fakeSession(), sampleRate: 48000 };
+  await pumpSamples(s, new Float32Array(48000), { speed: 100000, frameSeconds: 0.2 });
+  assert.equal(s.frames.length, 5);
+  assert.ok(s.frames.every((f) => f.length === 9600), '0.2 s at 48 kHz');
+  const tiny = { ...fakeSession(), sampleRate: 48000 };
+  await pumpSamples(tiny, new Float32Array(1000), { speed: 100000, frameSeconds: 0.001 });
+  assert.equal(tiny.frames[0].length, 480, 'never under 10 ms of audio');
+});

@@ -1,168 +1,165 @@
-// exports.js beyond the basics: cue splitting rules, punctuation recovery, escaping, exporters,
-// file names. (cues.test.mjs / exports.test.mjs cover the happy paths.)
+// The UI's subtitle downloads: SRT and WebVTT are cut by the server (POST /api/subtitles, the cue
+// builder of /v1/audio/transcriptions too). Here: the request body built from a result, the API
+// client call (key, errors, timeout, abort), and that no cue builder is left in the browser.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  buildCues, mapTokensToText, joinTokens, normalizeTimestamps, toSRT, toVTT, toTXT, toJSON, EXPORTERS, baseName, isCJK, srtTime, vttTime,
-} from '../../ui/js/exports.js';
+import { FakeStorage } from './helpers/fake-dom.mjs';
+import { installFetch, jsonResponse, textResponse } from './helpers/net.mjs';
+import * as exportsModule from '../../ui/js/exports.js';
+
+globalThis.localStorage = new FakeStorage();
+const { subtitleRequest, EXPORTERS } = exportsModule;
+const { api, ApiError, setApiKey } = await import('../../ui/js/api.js');
+
+test.beforeEach(() => { globalThis.localStorage = new FakeStorage(); });
+
+async function rejects(promise) {
+  try { await promise; } catch (err) { return err; }
+  return assert.fail('expected a rejection');
+}
 
 const words = (list) => list.map(([text, start, end]) => ({ text, start, end }));
 
-test('clock times round to the millisecond and carry into seconds and hours', () => {
-  assert.equal(srtTime(0.0004), '00:00:00,000');
-  assert.equal(srtTime(0.0005), '00:00:00,001');
-  assert.equal(srtTime(59.9996), '00:01:00,000');
-  assert.equal(vttTime(3599.9999), '01:00:00.000');
-  assert.equal(srtTime(100 * 3600 + 1.25), '100:00:01,250');
-  assert.equal(vttTime('12.5'), '00:00:12.500');
-  assert.equal(vttTime(undefined), '00:00:00.000');
+// ---- the request body ----------------------------------------------------------------------
+test('the body carries the transcript, the format and the words', () => {
+  const body = subtitleRequest({ text: 'Hello world.', timestamps: words([['Hello', 0, 0.4], ['world', 0.5, 0.9]]) }, 'vtt');
+  assert.deepEqual(body, { text: 'Hello world.', format: 'vtt', timestamps: words([['Hello', 0, 0.4], ['world', 0.5, 0.9]]) });
 });
 
-test('normalised timestamps drop items without text or start and trim the text', () => {
-  const out = normalizeTimestamps([
-    { text: '  hi ', start: 1, end: 1.2 }, { text: '', start: 0, end: 1 }, { text: 'x', start: 'nope' },
-    { text: 'late', start: 3 }, { text: 0, start: 2, end: 2.5 },
-  ]);
-  assert.deepEqual(out, [
-    { text: 'hi', start: 1, end: 1.2 }, { text: '0', start: 2, end: 2.5 }, { text: 'late', start: 3, end: 3 },
-  ]);
+test('words keep their order: the server finds them in the text one after the other', () => {
+  const body = subtitleRequest({ text: 'b a', timestamps: words([['b', 1, 1.5], ['a', 1, 1.2], ['c', 0, 0.1]]) }, 'srt');
+  assert.deepEqual(body.timestamps.map((w) => w.text), ['b', 'a', 'c']);
 });
 
-test('normalised timestamps prefer seconds over millisecond fields and sort ties by end', () => {
-  assert.deepEqual(normalizeTimestamps([{ text: 'a', start: 1, start_time: 5000, end: 2, end_time: 9000 }]), [{ text: 'a', start: 1, end: 2 }]);
-  assert.deepEqual(normalizeTimestamps([{ text: 'b', start: 1, end: 3 }, { text: 'a', start: 1, end: 2 }]).map((x) => x.text), ['a', 'b']);
-  assert.deepEqual(normalizeTimestamps('not a list'), []);
+test('word text is trimmed and words without text are left out', () => {
+  const body = subtitleRequest({ text: 'x', timestamps: words([['  hi ', 0, 1], ['', 1, 2], ['   ', 2, 3], [0, 3, 4]]) }, 'srt');
+  assert.deepEqual(body.timestamps, words([['hi', 0, 1], ['0', 3, 4]]));
 });
 
-test('tokens: opening brackets and quotes keep their space, closing punctuation does not', () => {
-  assert.equal(joinTokens(['say', '(hi)']), 'say (hi)');
-  assert.equal(joinTokens(['he', 'said', '"yes"']), 'he said "yes"');
-  assert.equal(joinTokens(['wait', ')']), 'wait)');
-  assert.equal(joinTokens(['one', ',', 'two', '.']), 'one, two.');
-  assert.equal(joinTokens(['日本', 'is', 'here']), '日本is here');
-  assert.equal(joinTokens(['in', '東京', 'now']), 'in東京now');
-  assert.equal(joinTokens([]), '');
-  assert.equal(joinTokens([1, 2]), '1 2');
+test('millisecond items (start_time/end_time) become seconds; seconds win when both are there', () => {
+  const body = subtitleRequest({ timestamps: [{ text: 'a', start_time: 1500, end_time: 2250 }, { text: 'b', start: 3, start_time: 9000, end: 4 }] }, 'srt');
+  assert.deepEqual(body.timestamps, words([['a', 1.5, 2.25], ['b', 3, 4]]));
 });
 
-test('CJK detection covers kana, hangul and full-width forms', () => {
-  assert.ok(isCJK('ひらがな'));
-  assert.ok(isCJK('カタカナ'));
-  assert.ok(isCJK('한국어'));
-  assert.ok(isCJK('，'));
-  assert.ok(!isCJK('Ελληνικά'));
-  assert.ok(!isCJK(''));
-  assert.ok(!isCJK(null));
+test('a word without a finite start is dropped; a missing or early end becomes its start', () => {
+  const body = subtitleRequest({ timestamps: [
+    { text: 'nan', start: NaN, end: 1 }, { text: 'str', start: 'nope', end: 1 }, { text: 'none' },
+    { text: 'late', start: 2 }, { text: 'back', start: 3, end: 2 }, { text: 'inf', start: 4, end: Infinity },
+  ] }, 'srt');
+  assert.deepEqual(body.timestamps, words([['late', 2, 2], ['back', 3, 3], ['inf', 4, 4]]));
 });
 
-test('token mapping is case-insensitive, ordered, and stops at far jumps', () => {
-  assert.deepEqual(mapTokensToText('The cat. The dog.', words([['the', 0, 0], ['the', 0, 0], ['dog', 0, 0]])),
-    [{ from: 0, to: 3 }, { from: 9, to: 12 }, { from: 13, to: 16 }]);
-  const far = `a ${'x'.repeat(200)} b`;
-  assert.deepEqual(mapTokensToText(far, words([['a', 0, 0], ['b', 0, 0]])), [{ from: 0, to: 1 }, null]);
-  assert.deepEqual(mapTokensToText('abc', [{ text: '' }]), [null]);
+test('the body is plain JSON: no NaN or Infinity reaches the server', () => {
+  const body = subtitleRequest({ text: 't', duration_seconds: Infinity, timestamps: [{ text: 'a', start: 0, end: -Infinity }] }, 'vtt');
+  assert.deepEqual(JSON.parse(JSON.stringify(body)), body);
+  assert.equal(body.duration_seconds, undefined);
 });
 
-test('cues split when a cue would run longer than maxDuration', () => {
-  const ts = words([['a', 0, 1], ['b', 1.2, 2.5], ['c', 2.6, 4], ['d', 4.1, 6.5], ['e', 6.6, 7]]);
-  const cues = buildCues({ text: 'a b c d e', timestamps: ts }, { maxDuration: 6 });
-  assert.deepEqual(cues.map((c) => c.text), ['a b c', 'd e']);
-  assert.deepEqual(cues.map((c) => [c.start, c.end]), [[0, 4], [4.1, 7]]);
+test('duration_seconds is sent when it is a positive number, so no cue outlasts the audio', () => {
+  assert.equal(subtitleRequest({ duration_seconds: 5.2, timestamps: [] }, 'srt').duration_seconds, 5.2);
+  assert.equal(subtitleRequest({ duration_seconds: '2.5', timestamps: [] }, 'srt').duration_seconds, 2.5);
+  for (const bad of [0, -1, NaN, 'x', null, undefined]) {
+    assert.ok(!('duration_seconds' in subtitleRequest({ duration_seconds: bad }, 'srt')), String(bad));
+  }
 });
 
-test('a pause of exactly maxGap stays in one cue; just over it splits', () => {
-  const same = buildCues({ text: 'a b', timestamps: words([['a', 0, 1], ['b', 1.5, 2]]) }, { maxGap: 0.5 });
-  assert.equal(same.length, 1);
-  const split = buildCues({ text: 'a b', timestamps: words([['a', 0, 1], ['b', 1.51, 2]]) }, { maxGap: 0.5 });
-  assert.equal(split.length, 2);
+test('a result without word times sends none (the server answers 400 missing_timestamps)', () => {
+  assert.deepEqual(subtitleRequest({ text: 'streamed text', timestamps: null, duration_seconds: 3 }, 'srt'),
+    { text: 'streamed text', timestamps: [], format: 'srt', duration_seconds: 3 });
+  assert.deepEqual(subtitleRequest({ text: 'x', timestamps: 'not a list' }, 'vtt').timestamps, []);
 });
 
-test('cues split after sentence punctuation that only the text carries, CJK included', () => {
-  const cues = buildCues({
-    text: '你好。我很好！',
-    timestamps: words([['你', 0, 0.2], ['好', 0.2, 0.4], ['我', 0.5, 0.6], ['很', 0.6, 0.7], ['好', 0.7, 0.8]]),
-  });
-  assert.deepEqual(cues.map((c) => c.text), ['你好。', '我很好！']);
+test('no result at all still gives a well-formed body', () => {
+  assert.deepEqual(subtitleRequest(null, 'srt'), { text: '', timestamps: [], format: 'srt' });
+  assert.deepEqual(subtitleRequest(undefined, 'vtt'), { text: '', timestamps: [], format: 'vtt' });
 });
 
-test('a cue whose tokens are not all found falls back to joining the tokens', () => {
-  const cues = buildCues({ text: 'Hello there.', timestamps: words([['Hello', 0, 0.5], ['zzz', 0.6, 0.8], ['there', 0.9, 1.2]]) });
-  assert.equal(cues.length, 1);
-  assert.equal(cues[0].text, 'Hello zzz there');
+test('the whole /api/transcribe answer can be passed: only the subtitle fields are sent', () => {
+  const answer = { text: 'hi', language: 'English', model: 'qwen3-asr-1.7b', rtf: 0.1, duration_seconds: 1, timestamps: words([['hi', 0, 0.5]]) };
+  assert.deepEqual(Object.keys(subtitleRequest(answer, 'srt')).sort(), ['duration_seconds', 'format', 'text', 'timestamps']);
 });
 
-test('newlines inside a cue collapse to one space and zero-length cues get 1 ms', () => {
-  const cues = buildCues({ text: 'one\n\ntwo', timestamps: words([['one', 1, 1], ['two', 1, 1]]) });
-  assert.equal(cues.length, 1);
-  assert.equal(cues[0].text, 'one two');
-  assert.equal(cues[0].start, 1);
-  assert.ok(Math.abs(cues[0].end - 1.001) < 1e-9);
+// ---- no cue builder in the browser ---------------------------------------------------------
+test('exports.js has no cue builder or subtitle writer left', () => {
+  for (const name of ['buildCues', 'toSRT', 'toVTT', 'mapTokensToText', 'joinTokens', 'srtTime', 'vttTime', 'isCJK']) {
+    assert.equal(exportsModule[name], undefined, name);
+  }
 });
 
-test('cues from millisecond timestamps (start_time/end_time)', () => {
-  const cues = buildCues({ text: 'hi there', timestamps: [{ text: 'hi', start_time: 100, end_time: 400 }, { text: 'there', start_time: 500, end_time: 900 }] });
-  assert.deepEqual(cues, [{ start: 0.1, end: 0.9, text: 'hi there' }]);
-});
-
-test('text-only result without a duration still gets a non-empty cue', () => {
-  const [cue] = buildCues({ text: '  only text  ' });
-  assert.deepEqual(cue, { start: 0, end: 0.001, text: 'only text' });
-  assert.deepEqual(buildCues(null), []);
-});
-
-test('SRT of a result without text is empty; VTT is only its header', () => {
-  assert.equal(toSRT({ text: '', timestamps: [] }), '');
-  assert.equal(toVTT({ text: '' }), 'WEBVTT\n');
-});
-
-test('SRT blocks are separated by one blank line and keep raw text', () => {
-  const srt = toSRT({ text: 'a < b. c & d.', timestamps: words([['a', 0, 0.2], ['b', 0.3, 0.5], ['c', 2, 2.2], ['d', 2.3, 2.5]]) });
-  assert.equal(srt, '1\n00:00:00,000 --> 00:00:00,500\na < b.\n\n2\n00:00:02,000 --> 00:00:02,500\nc & d.\n');
-});
-
-test('VTT escapes markup characters and the cue arrow inside text', () => {
-  const vtt = toVTT({ text: 'x <b> & y --> z', duration_seconds: 2 });
-  assert.equal(vtt, 'WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.000\nx &lt;b&gt; &amp; y --&gt; z\n');
-  assert.equal(vtt.split('-->').length, 2, 'only the timing line has an arrow');
-});
-
-test('TXT trims and ends with one newline; JSON is pretty and round-trips', () => {
-  assert.equal(toTXT({ text: '\n  hi \n' }), 'hi\n');
-  assert.equal(toTXT({}), '');
-  assert.equal(toTXT(null), '');
-  const r = { text: 'x', timestamps: null, nested: { a: [1, 2] } };
-  const json = toJSON(r);
-  assert.ok(json.endsWith('}\n'));
-  assert.match(json, /\n {2}"text": "x"/);
-  assert.deepEqual(JSON.parse(json), r);
-  assert.equal(toJSON(undefined), '{}\n');
-});
-
-test('each exporter builds its format with a UTF-8 mime type', () => {
-  const r = { text: 'Hi.', duration_seconds: 1 };
+test('SRT and VTT exporters are served; TXT and JSON are built here', () => {
   assert.deepEqual(Object.keys(EXPORTERS).sort(), ['json', 'srt', 'txt', 'vtt']);
-  for (const ex of Object.values(EXPORTERS)) assert.match(ex.mime, /;charset=utf-8$/);
-  assert.equal(EXPORTERS.txt.build(r), 'Hi.\n');
-  assert.ok(EXPORTERS.vtt.build(r).startsWith('WEBVTT'));
-  assert.ok(EXPORTERS.srt.build(r).startsWith('1\n00:00:00,000 --> 00:00:01,000'));
-  assert.equal(JSON.parse(EXPORTERS.json.build(r)).text, 'Hi.');
-  assert.equal(EXPORTERS.srt.mime.split(';')[0], 'application/x-subrip');
-  assert.equal(EXPORTERS.vtt.mime.split(';')[0], 'text/vtt');
+  for (const kind of ['srt', 'vtt']) {
+    assert.equal(EXPORTERS[kind].server, true, kind);
+    assert.equal(EXPORTERS[kind].build, undefined, kind);
+  }
+  for (const kind of ['txt', 'json']) assert.equal(typeof EXPORTERS[kind].build, 'function', kind);
 });
 
-test('base names drop folders and the extension and replace unsafe characters', () => {
-  assert.equal(baseName('C:\\Users\\me\\talk.wav'), 'talk');
-  assert.equal(baseName('/tmp/a/b/interview.webm'), 'interview');
-  assert.equal(baseName('weird:name*?.flac'), 'weird_name_');
-  assert.equal(baseName('会议记录.m4a'), '会议记录');
-  assert.equal(baseName('archive.tar.gz'), 'archive.tar');
-  assert.equal(baseName('noext'), 'noext');
-  assert.equal(baseName('x'.repeat(100) + '.mp3').length, 80);
+// ---- the API client ------------------------------------------------------------------------
+test('api.subtitles posts the body as JSON and resolves the file text', async () => {
+  const vtt = 'WEBVTT\n\n00:00:00.000 --> 00:00:00.500\n你好 &amp; bye\n\n';
+  const net = installFetch({ 'POST /api/subtitles': () => new Response(vtt, { headers: { 'content-type': 'text/vtt; charset=utf-8' } }) });
+  const body = subtitleRequest({ text: '你好 & bye', timestamps: words([['你', 0, 0.2], ['好', 0.2, 0.5]]) }, 'vtt');
+  assert.equal(await api.subtitles(body), vtt);
+  const [call] = net.calls;
+  assert.deepEqual([call.method, call.url, call.headers.get('content-type')], ['POST', '/api/subtitles', 'application/json']);
+  assert.deepEqual(JSON.parse(call.body), body);
+  assert.equal(call.cache, 'no-store');
 });
 
-test('base names fall back to "transcript" when nothing is left', () => {
-  assert.equal(baseName(''), 'transcript');
-  assert.equal(baseName(undefined), 'transcript');
-  assert.equal(baseName('.wav'), 'transcript');
-  assert.equal(baseName('dir/'), 'transcript');
+test('api.subtitles sends the stored API key like every other call, and none when there is none', async () => {
+  const net = installFetch({ 'POST /api/subtitles': () => textResponse('1\n') });
+  await api.subtitles({ text: '', timestamps: [], format: 'srt' });
+  assert.equal(net.calls[0].headers.get('authorization'), null);
+  setApiKey('secret key');
+  await api.subtitles({ text: '', timestamps: [], format: 'srt' });
+  assert.equal(net.calls[1].headers.get('authorization'), 'Bearer secret key');
+});
+
+test('a 400 from the server becomes an ApiError with its code and message', async () => {
+  installFetch({
+    'POST /api/subtitles': () => jsonResponse({ error: { code: 'invalid_timestamps', message: 'timestamps[3] ends (1 s) before it starts (2 s).', status: 400, param: 'timestamps' } }, { status: 400 }),
+  });
+  const err = await rejects(api.subtitles({ text: '', timestamps: [], format: 'srt' }));
+  assert.ok(err instanceof ApiError);
+  assert.deepEqual([err.code, err.status, err.message], ['invalid_timestamps', 400, 'timestamps[3] ends (1 s) before it starts (2 s).']);
+});
+
+test('a 401 is "unauthorized" (the page then asks for the key)', async () => {
+  installFetch({ 'POST /api/subtitles': () => jsonResponse({ error: { code: 'unauthorized', message: 'A valid API key is required.', status: 401 } }, { status: 401 }) });
+  const err = await rejects(api.subtitles({ text: '', timestamps: [], format: 'vtt' }));
+  assert.deepEqual([err.code, err.status], ['unauthorized', 401]);
+});
+
+test('a server without the endpoint (404 text) is an error, not a file', async () => {
+  installFetch({});
+  const err = await rejects(api.subtitles({ text: '', timestamps: [], format: 'srt' }));
+  assert.ok(err instanceof ApiError);
+  assert.equal(err.status, 404);
+});
+
+test('a failed fetch is a "network" ApiError', async () => {
+  installFetch({ 'POST /api/subtitles': () => { throw new TypeError('Failed to fetch'); } });
+  const err = await rejects(api.subtitles({ text: '', timestamps: [], format: 'srt' }));
+  assert.deepEqual([err.name, err.code], ['ApiError', 'network']);
+});
+
+test('a subtitle request that hangs times out as a "timeout" ApiError', async () => {
+  globalThis.fetch = (url, init) => new Promise((resolve, reject) => {
+    init.signal?.addEventListener('abort', () => reject(init.signal.reason));
+  });
+  const err = await rejects(api.subtitles({ text: '', timestamps: [], format: 'srt' }, { timeoutMs: 20 }));
+  assert.equal(err.code, 'timeout');
+});
+
+test('a caller abort of a subtitle request is rethrown as-is, not as a timeout', async () => {
+  globalThis.fetch = (url, init) => new Promise((resolve, reject) => {
+    init.signal?.addEventListener('abort', () => reject(init.signal.reason));
+  });
+  const ctrl = new AbortController();
+  const pending = api.subtitles({ text: '', timestamps: [], format: 'srt' }, { signal: ctrl.signal });
+  ctrl.abort(new DOMException('page left', 'AbortError'));
+  const err = await rejects(pending);
+  assert.ok(!(err instanceof ApiError));
+  assert.equal(err.message, 'page left');
 });

@@ -76,6 +76,8 @@ export const api = {
   languages: (opts) => request('/api/languages', { timeoutMs: 15000, ...opts }).then((r) => r.data),
   /** POST /api/transcribe with a FormData; resolves {data, headers}. */
   transcribe: (form, { signal } = {}) => request('/api/transcribe', { method: 'POST', body: form, signal }),
+  /** POST /api/subtitles: the server's SRT/VTT file (text) for `body` (exports.js subtitleRequest). */
+  subtitles: (body, opts) => request('/api/subtitles', { method: 'POST', json: body, timeoutMs: 120000, ...opts }).then((r) => r.data),
   /** POST /api/gpu-offload; models omitted = all. */
   offload: (models) => request('/api/gpu-offload', { method: 'POST', json: models && models.length ? { models } : {} }).then((r) => r.data),
 };

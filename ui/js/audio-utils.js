@@ -1,5 +1,7 @@
-// Audio helpers: decoding with WebAudio, resampling to 16 kHz mono, PCM s16le, WAV encoding,
+// Audio helpers: decoding with WebAudio, rendering files as 16 kHz mono, PCM s16le, WAV encoding,
 // and waveform peaks. Decoding uses OfflineAudioContext so no AudioContext starts before a gesture.
+// The microphone is not resampled here: it streams at its own rate and the server resamples (soxr).
+import { fillBar, fitCanvas } from './canvas.js';
 
 export const TARGET_RATE = 16000;
 
@@ -55,40 +57,6 @@ export function concatFloat32(chunks) {
   return out;
 }
 
-/**
- * Streaming resampler for live microphone frames (e.g. 48 kHz -> 16 kHz): each output sample is the
- * mean of the input samples it covers (a box low-pass), which is plenty for speech recognition.
- */
-export class StreamResampler {
-  constructor(inRate, outRate = TARGET_RATE) {
-    this.ratio = inRate / outRate;
-    this.pending = new Float32Array(0);
-    this.pos = 0; // fractional read position inside `pending`
-  }
-
-  process(input) {
-    if (this.ratio === 1) return input.slice();
-    const buf = new Float32Array(this.pending.length + input.length);
-    buf.set(this.pending);
-    buf.set(input, this.pending.length);
-    const out = [];
-    let pos = this.pos;
-    const r = this.ratio;
-    while (pos + r <= buf.length) {
-      const a = Math.floor(pos);
-      const b = Math.max(a + 1, Math.floor(pos + r));
-      let sum = 0;
-      for (let i = a; i < b; i += 1) sum += buf[i];
-      out.push(sum / (b - a));
-      pos += r;
-    }
-    const keepFrom = Math.floor(pos);
-    this.pending = buf.slice(keepFrom);
-    this.pos = pos - keepFrom;
-    return Float32Array.from(out);
-  }
-}
-
 /** Root-mean-square level of a frame, mapped to 0..1 on a perceptual (dB) scale. */
 export function levelOf(f32) {
   let sum = 0;
@@ -121,14 +89,7 @@ export function computePeaks(samples, rate, perSecond = 200) {
 
 /** Draw a compact symmetric waveform (used for the input previews). */
 export function drawMiniWave(canvas, peaks, { progress = 0 } = {}) {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 300;
-  const h = canvas.clientHeight || 44;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(h * dpr);
-  const g = canvas.getContext('2d');
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
+  const { g, w, h } = fitCanvas(canvas, { width: 300, height: 44 });
   if (!peaks) return;
   const bar = 3;
   const gap = 2;
@@ -143,12 +104,9 @@ export function drawMiniWave(canvas, peaks, { progress = 0 } = {}) {
     let amp = 0;
     for (let j = a; j < b && j < peaks.max.length; j += 1) amp = Math.max(amp, peaks.max[j], -peaks.min[j]);
     const hh = Math.max(2, (amp / peakMax) * (h - 6));
-    const x = i * (bar + gap);
     g.fillStyle = grad;
     g.globalAlpha = progress > 0 && (i + 0.5) / count <= progress ? 1 : 0.42;
-    g.beginPath();
-    if (g.roundRect) g.roundRect(x, (h - hh) / 2, bar, hh, 1.5); else g.rect(x, (h - hh) / 2, bar, hh);
-    g.fill();
+    fillBar(g, i * (bar + gap), (h - hh) / 2, bar, hh);
   }
   g.globalAlpha = 1;
 }

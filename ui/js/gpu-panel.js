@@ -7,6 +7,22 @@ import { formatCountdown, formatMB, formatNumber } from './format.js';
 
 const STATES = ['not_loaded', 'loading', 'loaded', 'releasing'];
 
+/** The row of `key` in `rows`, built (and remembered) when missing or no longer in the page. */
+function rowFor(rows, key, build) {
+  let row = rows.get(key);
+  if (!row || !row.root.isConnected) {
+    row = build();
+    rows.set(key, row);
+  }
+  return row;
+}
+
+/** Make `list`'s children exactly `nodes`, in order, moving only the nodes out of place. */
+function placeInOrder(list, nodes) {
+  nodes.forEach((node, i) => { if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null); });
+  while (list.children.length > nodes.length) list.lastElementChild.remove();
+}
+
 export class GpuPanel {
   constructor({ card, gpuList, modelList, foot, releaseAll, interval = 4000, onStatus, onError, onReleased }) {
     Object.assign(this, { card, gpuList, modelList, foot, releaseAll, interval, onStatus, onError, onReleased });
@@ -17,6 +33,8 @@ export class GpuPanel {
     this.releasing = new Set();
     this.fast = false;
     this.failures = 0;
+    this.gpuRows = new Map();
+    this.rows = new Map();
     this.renderSkeleton();
     releaseAll.addEventListener('click', () => this.release(null));
     modelList.addEventListener('click', (e) => {
@@ -129,24 +147,20 @@ export class GpuPanel {
     } else {
       delete this.gpuList.dataset.noGpu;
       if (!this.gpuList.querySelector('.gpu')) this.gpuList.replaceChildren();
-      const keys = gpu.gpus.map((g, i) => String(g.index ?? i));
-      gpu.gpus.forEach((g, i) => {
-        const row = this._gpuRow(keys[i]);
+      placeInOrder(this.gpuList, gpu.gpus.map((g, i) => {
+        const row = rowFor(this.gpuRows, String(g.index ?? i), () => this._gpuRow());
         this._updateGpuRow(row, g, loc);
-        if (this.gpuList.children[i] !== row.el) this.gpuList.insertBefore(row.el, this.gpuList.children[i] || null);
-      });
-      while (this.gpuList.children.length > keys.length) this.gpuList.lastElementChild.remove();
+        return row.root;
+      }));
     }
     // --- models ---
     const models = s.models || {};
-    const ids = Object.keys(models);
     if (this.modelList.querySelector('.skeleton')) this.modelList.replaceChildren();
-    ids.forEach((id, i) => {
-      const row = this._modelRow(id);
+    placeInOrder(this.modelList, Object.keys(models).map((id) => {
+      const row = rowFor(this.rows, id, () => this._modelRow(id));
       this._updateModelRow(row, id, models[id], loc);
-      if (this.modelList.children[i] !== row.li) this.modelList.insertBefore(row.li, this.modelList.children[i] || null);
-    });
-    while (this.modelList.children.length > ids.length) this.modelList.lastElementChild.remove();
+      return row.root;
+    }));
     const anyLoaded = Object.values(models).some((m) => m.state === 'loaded' || m.state === 'loading');
     this.releaseAll.disabled = this.releasing.size > 0 || !anyLoaded;
     // --- footer ---
@@ -160,10 +174,7 @@ export class GpuPanel {
   }
 
   /** One card per GPU, updated in place so the memory bars animate between polls. */
-  _gpuRow(key) {
-    this.gpuRows = this.gpuRows || new Map();
-    let row = this.gpuRows.get(key);
-    if (row && row.el.isConnected) return row;
+  _gpuRow() {
     const el = document.createElement('div');
     el.className = 'gpu';
     el.innerHTML = `<div class="gpu-head"><span class="gpu-name"><span class="gpu-index"></span><span class="gpu-model"></span></span>
@@ -172,13 +183,11 @@ export class GpuPanel {
       <div class="gpu-legend"><span class="lg lg-s"><i class="lg-svc"></i><span></span></span><span class="lg lg-o"><i class="lg-used"></i><span></span></span><span class="lg lg-f"><i class="lg-free"></i><span></span></span></div>
       <div class="gpu-extra"><span class="gpu-util"></span><span class="gpu-temp"></span></div>`;
     const q = (sel) => el.querySelector(sel);
-    row = {
-      el, index: q('.gpu-index'), model: q('.gpu-model'), mem: q('.gpu-mem'), bar: q('.mem-bar'), used: q('.mem-used'), svc: q('.mem-svc'),
+    return {
+      root: el, index: q('.gpu-index'), model: q('.gpu-model'), mem: q('.gpu-mem'), bar: q('.mem-bar'), used: q('.mem-used'), svc: q('.mem-svc'),
       lgSvc: q('.lg-s'), lgSvcText: q('.lg-s > span'), lgOther: q('.lg-o > span'), lgFree: q('.lg-f > span'),
       extra: q('.gpu-extra'), util: q('.gpu-util'), temp: q('.gpu-temp'),
     };
-    this.gpuRows.set(key, row);
-    return row;
   }
 
   _updateGpuRow(row, g, loc) {
@@ -210,9 +219,6 @@ export class GpuPanel {
 
   /** One row per model, created once and updated in place (keeps focus on its Release button). */
   _modelRow(id) {
-    this.rows = this.rows || new Map();
-    let row = this.rows.get(id);
-    if (row && row.li.isConnected) return row;
     const li = document.createElement('li');
     li.className = 'model';
     li.dataset.model = id;
@@ -240,15 +246,13 @@ export class GpuPanel {
     const btnLabel = document.createElement('span');
     btn.append(btnLabel);
     li.append(name, meta, btn);
-    row = { li, nameText, kind, pill, countdown, info, loadedIn, btn, btnLabel };
-    this.rows.set(id, row);
-    return row;
+    return { root: li, nameText, kind, pill, countdown, info, loadedIn, btn, btnLabel };
   }
 
   _updateModelRow(row, id, m, loc) {
     const state = this.releasing.has(id) && m.state === 'loaded' ? 'releasing' : STATES.includes(m.state) ? m.state : 'not_loaded';
     const set = (el, text) => { if (el.textContent !== text) el.textContent = text; };
-    row.li.dataset.state = state;
+    row.root.dataset.state = state;
     set(row.nameText, m.label || id);
     set(row.kind, m.kind === 'aligner' ? t('gpu.kindAligner') : t('gpu.kindAsr'));
     row.pill.dataset.state = state;

@@ -6,14 +6,23 @@ import { formatBytes, formatClock, formatStopwatch, fileStamp } from './format.j
 import { MicRecorder, MicError, drawScope } from './recorder.js';
 
 const MAX_DECODE_BYTES = 120 * 1024 * 1024; // bigger files upload fine; they just get no preview waveform
+const MIN_RECORDING_SECONDS = 0.1;
 
-/** A source the app can send: {kind, blob, name, size, url, duration, decoded: Promise<{samples, peaks}>|null} */
+/** Stop a player and empty its card. */
+function resetPlayer(audio, card) {
+  audio.pause();
+  audio.removeAttribute('src');
+  audio.load();
+  card.hidden = true;
+}
+
+/** A source the app can send: {kind, blob, name, size, url, duration, decoded: Promise<{samples, rate, peaks}>|null} */
 function makeDecoded(blob) {
   if (blob.size > MAX_DECODE_BYTES) return Promise.resolve(null);
   return decodeAudio(blob)
     .then(async (buf) => {
       const samples = await toMono(buf, TARGET_RATE);
-      return { samples, peaks: computePeaks(samples, TARGET_RATE), duration: buf.duration };
+      return { samples, rate: TARGET_RATE, peaks: computePeaks(samples, TARGET_RATE), duration: buf.duration };
     })
     .catch(() => null);
 }
@@ -21,7 +30,9 @@ function makeDecoded(blob) {
 export class InputPanel {
   constructor(els, { micHooks = {}, onChange, onMicError } = {}) {
     this.els = els;
-    this.micHooks = micHooks; // {beforeStart(): Promise<onFrame|null>, afterStop(recording), onStartFailed()}
+    // micHooks: {beforeStart() (throws to refuse), started({sampleRate}) -> onFrame | null (throws to
+    // refuse), afterStop(recording | null), streaming(), isStreaming()}
+    this.micHooks = micHooks;
     this.onChange = onChange || (() => {});
     this.onMicError = onMicError || (() => {});
     this.file = null;
@@ -168,12 +179,8 @@ export class InputPanel {
   clearFile({ silent = false } = {}) {
     if (this.file) URL.revokeObjectURL(this.file.url);
     this.file = null;
-    const { fileCard, fileAudio, dropzone } = this.els;
-    fileAudio.pause();
-    fileAudio.removeAttribute('src');
-    fileAudio.load();
-    fileCard.hidden = true;
-    dropzone.classList.remove('has-file');
+    resetPlayer(this.els.fileAudio, this.els.fileCard);
+    this.els.dropzone.classList.remove('has-file');
     if (!silent) this.onChange(this.source);
   }
 
@@ -205,28 +212,30 @@ export class InputPanel {
   async startMic() {
     if (this.micState !== 'idle') return;
     this._setMicState('starting', 'mic.hintStarting');
-    let onFrame = null;
     try {
-      onFrame = (await this.micHooks.beforeStart?.()) || null;
+      await this.micHooks.beforeStart?.();
     } catch {
       this._setMicState('idle', 'mic.hintIdle');
       return;
     }
     this._abortPending = false;
     try {
-      await this.recorder.start({ onFrame });
+      await this.recorder.start();
     } catch (err) {
       const kind = err instanceof MicError ? err.kind : 'unknown';
       this._setMicState('idle', `mic.err.${kind}`, true);
-      this.micHooks.onStartFailed?.();
       this.onMicError(kind, err);
       return;
     }
+    try {
+      // the stream opens once the device rate is known: its start message carries that rate
+      this.recorder.onFrame = this._abortPending ? null : (this.micHooks.started?.({ sampleRate: this.recorder.rate }) || null);
+    } catch {
+      this._abortPending = true;
+    }
     if (this._abortPending) {
-      // the stream failed while the microphone was still opening
       this._abortPending = false;
-      this.recorder.cancel();
-      this._setMicState('idle', 'mic.hintIdle');
+      this._endRecorder({ keep: false });
       return;
     }
     this.levels = [];
@@ -248,13 +257,19 @@ export class InputPanel {
     this.els.micLevel.setAttribute('aria-valuenow', String(Math.round(lv * 100)));
   }
 
+  /** The one way a recording ends: stop the recorder, reset the meter and scope; the audio when kept. */
+  _endRecorder({ keep }) {
+    const rec = keep ? this.recorder.stop() : (this.recorder.cancel(), null);
+    this._setMicState('idle', keep ? 'mic.hintDone' : 'mic.hintIdle');
+    drawScope(this.els.micScope, []);
+    return rec && rec.duration >= MIN_RECORDING_SECONDS ? rec : null;
+  }
+
   /** Stop recording; the recording becomes the current source. */
   async stopMic() {
     if (this.micState !== 'recording') return null;
-    const rec = this.recorder.stop();
-    this._setMicState('idle', 'mic.hintDone');
-    drawScope(this.els.micScope, []);
-    if (!rec || rec.samples.length < TARGET_RATE * 0.1) {
+    const rec = this._endRecorder({ keep: true });
+    if (!rec) {
       this._setMicState('idle', 'mic.err.tooShort', true);
       await this.micHooks.afterStop?.(null);
       return null;
@@ -265,15 +280,12 @@ export class InputPanel {
     return this.recording;
   }
 
-  /** Abort a running recording (e.g. when streaming could not start). Keeps what was captured. */
+  /** Abort a running recording (e.g. when streaming failed). Keeps what was captured unless `keep` is false. */
   async abortMic({ keep = true } = {}) {
     if (this.micState === 'starting') { this._abortPending = true; return; }
     if (this.micState !== 'recording') return;
-    if (!keep) { this.recorder.cancel(); this._setMicState('idle', 'mic.hintIdle'); return; }
-    const rec = this.recorder.stop();
-    this._setMicState('idle', 'mic.hintDone');
-    drawScope(this.els.micScope, []);
-    if (rec && rec.samples.length >= TARGET_RATE * 0.1) this.setRecording(rec, { hintKey: 'mic.hintDone' });
+    const rec = this._endRecorder({ keep });
+    if (rec) this.setRecording(rec, { hintKey: 'mic.hintDone' });
   }
 
   setRecording(rec, { hintKey } = {}) {
@@ -281,10 +293,10 @@ export class InputPanel {
     if (hintKey) this._setMicState(this.micState, hintKey);
     const url = URL.createObjectURL(rec.blob);
     const name = `recording-${fileStamp()}.wav`;
-    const peaks = computePeaks(rec.samples, TARGET_RATE);
+    const peaks = computePeaks(rec.samples, rec.rate);
     this.recording = {
       kind: 'recording', blob: rec.blob, name, size: rec.blob.size, url, duration: rec.duration, peaks,
-      decoded: Promise.resolve({ samples: rec.samples, peaks, duration: rec.duration }),
+      decoded: Promise.resolve({ samples: rec.samples, rate: rec.rate, peaks, duration: rec.duration }),
     };
     const { recCard, recDuration, recSize, recAudio, micTimer } = this.els;
     recDuration.textContent = formatClock(rec.duration, { tenths: true });
@@ -299,13 +311,9 @@ export class InputPanel {
   clearRecording({ silent = false, keepHint = false } = {}) {
     if (this.recording) URL.revokeObjectURL(this.recording.url);
     this.recording = null;
-    const { recCard, recAudio, micTimer } = this.els;
-    recAudio.pause();
-    recAudio.removeAttribute('src');
-    recAudio.load();
-    recCard.hidden = true;
+    resetPlayer(this.els.recAudio, this.els.recCard);
     if (this.micState === 'idle' && !keepHint) {
-      micTimer.textContent = formatStopwatch(0);
+      this.els.micTimer.textContent = formatStopwatch(0);
       this._setMicState('idle', 'mic.hintIdle');
     }
     if (!silent) this.onChange(this.source);

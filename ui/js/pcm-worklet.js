@@ -1,5 +1,5 @@
 // AudioWorklet processor: collects the microphone's samples (mixed down to mono) and posts them to
-// the main thread in frames of 2048 samples, where they are resampled to 16 kHz.
+// the main thread in frames of 2048 samples at the context rate (the server resamples the stream).
 class PcmCaptureProcessor extends AudioWorkletProcessor {
   constructor() {
     super();

@@ -1,6 +1,13 @@
-// Microphone capture through an AudioWorklet: 16 kHz mono samples for the WAV recording and, when
-// streaming, for the live PCM frames; a level meter and a scrolling scope while it records.
-import { StreamResampler, concatFloat32, encodeWav, levelOf, TARGET_RATE } from './audio-utils.js';
+// Microphone capture through an AudioWorklet at the device's own sample rate: the samples make the
+// WAV recording and, when streaming, the live PCM frames (the server resamples them with soxr);
+// a level meter and a scrolling scope while it records.
+import { concatFloat32, encodeWav, levelOf } from './audio-utils.js';
+import { fillBar, fitCanvas } from './canvas.js';
+
+// The rates the streaming protocol accepts (serve_app/stream_protocol.py MIN/MAX_SAMPLE_RATE).
+export const MIN_STREAM_RATE = 8000;
+export const MAX_STREAM_RATE = 96000;
+const FALLBACK_RATE = 48000;
 
 export class MicError extends Error {
   /** kind: insecure | unsupported | denied | missing | busy | unknown */
@@ -20,72 +27,79 @@ function classify(err) {
   return 'unknown';
 }
 
+/** An AudioContext at the hardware rate, unless that rate is one the server cannot take (192 kHz). */
+function openContext() {
+  const ctx = new AudioContext();
+  if (ctx.sampleRate >= MIN_STREAM_RATE && ctx.sampleRate <= MAX_STREAM_RATE) return ctx;
+  ctx.close().catch(() => {});
+  return new AudioContext({ sampleRate: FALLBACK_RATE });
+}
+
 export class MicRecorder {
   constructor({ onLevel } = {}) {
     this.onLevel = onLevel || (() => {});
     this.stream = null;
     this.ctx = null;
     this.node = null;
+    this.src = null;
     this.chunks = [];
     this.samples = 0;
+    this.rate = 0;
     this.startedAt = 0;
-    this.onFrame = null;
+    this.onFrame = null; // (Float32Array at this.rate) => void; may be set once recording runs
     this.active = false;
   }
 
   get elapsed() {
-    return this.active ? (performance.now() - this.startedAt) / 1000 : this.samples / TARGET_RATE;
+    if (this.active) return (performance.now() - this.startedAt) / 1000;
+    return this.rate ? this.samples / this.rate : 0;
   }
 
-  /** Start capturing. `onFrame(Float32Array@16kHz)` receives every resampled frame. */
+  /** Start capturing at the device rate (`rate` once started). `onFrame` receives every raw frame. */
   async start({ onFrame } = {}) {
     if (this.active) return;
     if (!window.isSecureContext) throw new MicError('insecure');
     if (!navigator.mediaDevices?.getUserMedia || typeof AudioWorkletNode === 'undefined') throw new MicError('unsupported');
-    let stream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({
+      this.stream = await navigator.mediaDevices.getUserMedia({
         audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
       });
     } catch (err) {
       throw new MicError(classify(err), err);
     }
     try {
-      const ctx = new AudioContext();
+      const ctx = openContext();
+      this.ctx = ctx;
       await ctx.audioWorklet.addModule('/ui/js/pcm-worklet.js');
       if (ctx.state === 'suspended') await ctx.resume();
-      const src = ctx.createMediaStreamSource(stream);
-      const node = new AudioWorkletNode(ctx, 'pcm-capture', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: 'explicit' });
+      this.src = ctx.createMediaStreamSource(this.stream);
+      this.node = new AudioWorkletNode(ctx, 'pcm-capture', { numberOfInputs: 1, numberOfOutputs: 1, channelCount: 1, channelCountMode: 'explicit' });
       const mute = ctx.createGain();
       mute.gain.value = 0;
-      src.connect(node);
-      node.connect(mute).connect(ctx.destination); // keeps the graph pulling; silent
-      const resampler = new StreamResampler(ctx.sampleRate, TARGET_RATE);
+      this.src.connect(this.node);
+      this.node.connect(mute).connect(ctx.destination); // keeps the graph pulling; silent
       this.chunks = [];
       this.samples = 0;
+      this.rate = ctx.sampleRate;
       this.onFrame = onFrame || null;
-      node.port.onmessage = (e) => {
+      this.node.port.onmessage = (e) => {
         if (!this.active) return;
         const frame = e.data;
         this.onLevel(levelOf(frame));
-        const out = resampler.process(frame);
-        if (!out.length) return;
-        this.chunks.push(out);
-        this.samples += out.length;
-        if (this.onFrame) this.onFrame(out);
+        if (!frame.length) return;
+        this.chunks.push(frame);
+        this.samples += frame.length;
+        if (this.onFrame) this.onFrame(frame);
       };
-      this.stream = stream;
-      this.ctx = ctx;
-      this.node = node;
-      this.src = src;
       this.startedAt = performance.now();
       this.active = true;
     } catch (err) {
-      stream.getTracks().forEach((tr) => tr.stop());
+      this._teardown();
       throw new MicError('unsupported', err);
     }
   }
 
+  /** The one teardown: silence the worklet, disconnect the graph, stop the tracks, close the context. */
   _teardown() {
     this.active = false;
     if (this.node) this.node.port.onmessage = null;
@@ -97,13 +111,13 @@ export class MicRecorder {
     this.onLevel(0);
   }
 
-  /** Stop and return the recording: {samples (16 kHz Float32), duration, blob (WAV)}. */
+  /** Stop and return the recording: {samples (Float32 at `rate`), rate, duration, blob (WAV)}. */
   stop() {
     if (!this.active) return null;
     this._teardown();
     const samples = concatFloat32(this.chunks);
     this.chunks = [];
-    return { samples, duration: samples.length / TARGET_RATE, blob: encodeWav(samples, TARGET_RATE) };
+    return { samples, rate: this.rate, duration: samples.length / this.rate, blob: encodeWav(samples, this.rate) };
   }
 
   /** Stop and throw the audio away. */
@@ -117,16 +131,7 @@ export class MicRecorder {
 
 /** Scrolling level scope around the record button: mirrored neon bars, newest on the right. */
 export function drawScope(canvas, levels) {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 300;
-  const h = canvas.clientHeight || 96;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  const g = canvas.getContext('2d');
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
+  const { g, w, h } = fitCanvas(canvas, { width: 300, height: 96 });
   const bar = 3;
   const gap = 3;
   const count = Math.floor(w / (bar + gap));
@@ -145,8 +150,6 @@ export function drawScope(canvas, levels) {
     const dist = Math.floor(Math.abs(x - w / 2 + bar / 2) / (bar + gap));
     const lv = levels[levels.length - 1 - (dist - Math.floor(hole / (bar + gap)))] || 0;
     const hh = Math.max(2, lv * (h - 10));
-    g.beginPath();
-    if (g.roundRect) g.roundRect(x, mid - hh / 2, bar, hh, 1.5); else g.rect(x, mid - hh / 2, bar, hh);
-    g.fill();
+    fillBar(g, x, mid - hh / 2, bar, hh);
   }
 }

@@ -1,16 +1,19 @@
 // Result card: empty / pending (elapsed timer) / live streaming text (stable + dimmed unstable tail) /
-// final text with detected language, copy, TXT/JSON/SRT/VTT downloads and the timestamp view.
+// final text with detected language, copy, TXT/JSON/SRT/VTT downloads (subtitles built by the server)
+// and the timestamp view.
 import { t } from './i18n.js';
-import { EXPORTERS, baseName } from './exports.js';
+import { api } from './api.js';
+import { EXPORTERS, baseName, subtitleRequest } from './exports.js';
 import { formatStopwatch } from './format.js';
 import { TimestampView } from './timestamps.js';
 import { labelFor } from './language-picker.js';
 
 export class ResultView {
-  constructor(els, { onCopied, onCopyFailed, findLanguage } = {}) {
+  constructor(els, { onCopied, onCopyFailed, onExportFailed, findLanguage } = {}) {
     this.els = els;
     this.onCopied = onCopied;
     this.onCopyFailed = onCopyFailed;
+    this.onExportFailed = onExportFailed;
     this.findLanguage = findLanguage || (() => null);
     this.result = null;
     this.sourceName = '';
@@ -155,17 +158,37 @@ export class ResultView {
     }
   }
 
-  download(kind) {
+  /** Save the result as `kind`; SRT/VTT are asked of POST /api/subtitles (errors go to onExportFailed). */
+  async download(kind) {
     const ex = EXPORTERS[kind];
-    if (!ex || !this.result) return;
-    const content = ex.build(this.result);
-    const blob = new Blob([content], { type: ex.mime });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `${baseName(this.sourceName)}.${kind}`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 4000);
+    const result = this.result;
+    if (!ex || !result) return;
+    const name = `${baseName(this.sourceName)}.${kind}`;
+    let content;
+    if (ex.server) {
+      const button = Array.from(this.els.exportButtons).find((b) => b.dataset.export === kind);
+      if (button) button.disabled = true;
+      try {
+        content = await api.subtitles(subtitleRequest(result, kind));
+      } catch (err) {
+        this.onExportFailed?.(err, kind);
+        return;
+      } finally {
+        if (button) button.disabled = false;
+      }
+    } else content = ex.build(result);
+    saveFile(content, ex.mime, name);
   }
+}
+
+/** Hand `content` to the browser as a download named `name`. */
+function saveFile(content, mime, name) {
+  const blob = new Blob([content], { type: mime });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 4000);
 }

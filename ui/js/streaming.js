@@ -1,5 +1,6 @@
 // Streaming recognition over WebSocket (/api/transcribe/stream):
-//   client: {"type":"start", model, language, context, sample_rate:16000, format:"pcm_s16le", return_timestamps}
+//   client: {"type":"start", model, language, context, sample_rate, format:"pcm_s16le", return_timestamps}
+//           (sample_rate: the audio's own rate, 16000 by default; the microphone sends its device rate)
 //           binary PCM frames ... {"type":"stop"}
 //   server: {"type":"loading"} -> {"type":"ready"} -> {"type":"partial", text, stable_text, unstable_text}*
 //           -> {"type":"final", text, language, duration_seconds, process_time_seconds, rtf, timestamps?}
@@ -25,12 +26,14 @@ export function streamUrl(loc = window.location) {
 }
 
 /**
- * One streaming session. Callbacks: onLoading(msg), onReady(), onPartial(msg), onFinal(msg), onError(StreamError).
+ * One streaming session; `startMessage.sample_rate` is the rate of the samples given to sendFloat
+ * (16 kHz unless set: the server resamples any other rate it accepts). Callbacks: onLoading(msg), onReady(), onPartial(msg), onFinal(msg), onError(StreamError).
  * `start()` resolves once the server says ready; frames sent earlier are queued.
  */
 export class StreamSession {
   constructor(startMessage, callbacks = {}) {
     this.startMessage = { type: 'start', sample_rate: TARGET_RATE, format: 'pcm_s16le', ...startMessage };
+    this.sampleRate = this.startMessage.sample_rate;
     this.cb = callbacks;
     this.ws = null;
     this.ready = false;
@@ -101,7 +104,7 @@ export class StreamSession {
     });
   }
 
-  /** Send 16 kHz Float32 samples as PCM s16le. */
+  /** Send Float32 samples (at `sampleRate`) as PCM s16le. */
   sendFloat(f32) {
     if (this.stopped || !f32.length) return;
     const buf = floatToPcm16(f32).buffer;
@@ -135,11 +138,12 @@ export class StreamSession {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Send a whole decoded file (16 kHz mono Float32) through a session faster than real time:
- * `speed` x real time, in frames of `frameSeconds`, respecting the socket's buffer.
+ * Send a whole decoded file (mono Float32 at the session's rate) through a session faster than real
+ * time: `speed` x real time, in frames of `frameSeconds` (10 ms at least), respecting the socket's buffer.
  */
 export async function pumpSamples(session, samples, { speed = 6, frameSeconds = 0.2, signal, onProgress } = {}) {
-  const frame = Math.max(160, Math.round(TARGET_RATE * frameSeconds));
+  const rate = session.sampleRate || TARGET_RATE;
+  const frame = Math.max(Math.round(rate / 100), Math.round(rate * frameSeconds));
   const delay = (frameSeconds * 1000) / speed;
   for (let i = 0; i < samples.length; i += frame) {
     if (signal?.aborted || session.stopped) return;

@@ -4,6 +4,7 @@
 import { t } from './i18n.js';
 import { formatClock, formatTime3 } from './format.js';
 import { normalizeTimestamps } from './exports.js';
+import { fitCanvas } from './canvas.js';
 
 const SEG_COLORS = [
   [34, 228, 255],
@@ -290,17 +291,9 @@ export class TimestampView {
   draw() {
     const c = this.els.canvas;
     if (this.els.section.hidden) return;
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth;
-    const h = c.clientHeight;
-    if (!w || !h) return;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(h * dpr);
-    }
-    const g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, h);
+    const fitted = fitCanvas(c);
+    if (!fitted) return;
+    const { g, w, h } = fitted;
     const ruler = 18;
     const top = 20; // label band
     const waveH = h - ruler - top;
