@@ -15,18 +15,14 @@ from pydantic import BaseModel, Field
 from deployments.protocol import ASR_MODELS
 from serve_app.errors import ApiError, bad_request, echo
 from serve_app.languages import primary_language
-from serve_app.services.subtitles import Segment, compression_ratio
+from serve_app.services.subtitles import MEDIA_TYPES, Segment, compression_ratio
 from serve_app.settings import Settings
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 STREAM_FORMATS = ("json", "text")
 TIMED_FORMATS = ("srt", "vtt", "verbose_json")
 GRANULARITIES = ("word", "segment")
-CONTENT_TYPES = {
-    "text": "text/plain; charset=utf-8",
-    "srt": "application/x-subrip; charset=utf-8",
-    "vtt": "text/vtt; charset=utf-8",
-}
+CONTENT_TYPES = {"text": "text/plain; charset=utf-8", **MEDIA_TYPES}
 MODEL_OWNER = "qwen"
 # Our parameter names -> the OpenAI form fields they come from (for error `param`).
 OPENAI_PARAMS = {"context": "prompt"}

@@ -104,25 +104,19 @@ SENTENCE = "Fish & <chips> --> now. Next one!"
 SENTENCE_WORDS = words(("Fish", 0.0, 0.3), ("chips", 0.4, 0.8), ("now", 0.9, 1.0), ("Next", 1.2, 1.4), ("one", 1.5, 1.7))
 
 
-def test_vtt_through_the_route_is_exact(api):
-    response = api.post("/api/subtitles", json={"text": SENTENCE, "timestamps": SENTENCE_WORDS, "format": "vtt"})
+@pytest.mark.parametrize("fmt,content_type,expected", [
+    ("vtt", "text/vtt; charset=utf-8", "WEBVTT\n\n"
+     "00:00:00.000 --> 00:00:01.000\nFish &amp; &lt;chips&gt; --&gt; now.\n\n"
+     "00:00:01.200 --> 00:00:01.700\nNext one!\n\n"),
+    ("srt", "application/x-subrip; charset=utf-8",
+     "1\n00:00:00,000 --> 00:00:01,000\nFish & <chips> -> now.\n\n"
+     "2\n00:00:01,200 --> 00:00:01,700\nNext one!\n\n"),
+])
+def test_the_route_gives_the_exact_file(api, fmt, content_type, expected):
+    response = api.post("/api/subtitles", json={"text": SENTENCE, "timestamps": SENTENCE_WORDS, "format": fmt})
     assert response.status_code == 200
-    assert response.headers["content-type"] == "text/vtt; charset=utf-8"
-    assert response.text == (
-        "WEBVTT\n\n"
-        "00:00:00.000 --> 00:00:01.000\nFish &amp; &lt;chips&gt; --&gt; now.\n\n"
-        "00:00:01.200 --> 00:00:01.700\nNext one!\n\n"
-    )
-
-
-def test_srt_through_the_route_is_exact(api):
-    response = api.post("/api/subtitles", json={"text": SENTENCE, "timestamps": SENTENCE_WORDS, "format": "srt"})
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "application/x-subrip; charset=utf-8"
-    assert response.text == (
-        "1\n00:00:00,000 --> 00:00:01,000\nFish & <chips> -> now.\n\n"
-        "2\n00:00:01,200 --> 00:00:01,700\nNext one!\n\n"
-    )
+    assert response.headers["content-type"] == content_type
+    assert response.text == expected
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
@@ -171,7 +165,7 @@ def test_cjk_text_comes_back_as_utf8(api):
     assert "你好，世界。".encode() in response.content
 
 
-def test_a_large_body_is_cut_off_the_event_loop_with_the_same_result(api, monkeypatch):
+def test_bodies_are_cut_off_the_event_loop_with_the_same_result(api, monkeypatch):
     calls = []
     real = route.run_in_threadpool
 
@@ -182,12 +176,11 @@ def test_a_large_body_is_cut_off_the_event_loop_with_the_same_result(api, monkey
     monkeypatch.setattr(route, "run_in_threadpool", spy)
     tokens = [f"w{i}" for i in range(20_000)]
     body = {"text": " ".join(tokens), "timestamps": evenly(tokens, step=0.2, gap=0.0), "format": "srt"}
-    assert len(json.dumps(body)) > route.INLINE_BYTES
     response = api.post("/api/subtitles", json=body)
-    assert response.status_code == 200 and calls == ["subtitle_file"]
+    assert response.status_code == 200 and calls == ["build"]
     assert response.text == to_srt(build_segments(body["text"], word_times(body["timestamps"])))
     small = api.post("/api/subtitles", json={"text": "a", "timestamps": words(("a", 0, 1)), "format": "srt"})
-    assert small.status_code == 200 and calls == ["subtitle_file"], "small bodies stay inline"
+    assert small.status_code == 200 and calls == ["build", "build"], "every body leaves the event loop"
 
 
 # ---- bad input: 400 in the service's error shape ----------------------------------------------

@@ -41,10 +41,11 @@ from serve_app.openai_protocol import (
 from serve_app.routes.deps import Services, services
 from serve_app.routes.transcribe import refuse_extra_files, timing_headers
 from serve_app.services.subtitles import (
+    MEDIA_TYPES,
+    SUBTITLE_FORMATS,
     build_segments,
+    render,
     segments_from_spans,
-    to_srt,
-    to_vtt,
 )
 from serve_app.services.transcription import PieceText, TranscribeOptions, join_pieces
 from serve_app.settings import DEFAULT_MAX_CONTEXT_CHARS
@@ -135,10 +136,8 @@ async def create_transcription(
     else:  # a language the aligner cannot time: one untimed segment per transcribed piece
         segments = segments_from_spans(((p.offset, p.offset + p.duration, p.text) for p in timed.pieces),
                                        duration=audio.duration)
-    if request.response_format == "srt":
-        return Response(to_srt(segments), media_type=CONTENT_TYPES["srt"])
-    if request.response_format == "vtt":
-        return Response(to_vtt(segments), media_type=CONTENT_TYPES["vtt"])
+    if request.response_format in SUBTITLE_FORMATS:
+        return Response(render(segments, request.response_format), media_type=MEDIA_TYPES[request.response_format])
     body = TranscriptionVerboseJson(
         language=openai_language(timed.language),
         duration=round(audio.duration, 3),

@@ -16,10 +16,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
 from serve_app.auth import require_api_key
-from serve_app.errors import bad_request
 from serve_app.protocol import ERROR_RESPONSES
 from serve_app.routes.deps import Services, services
-from serve_app.services.subtitles import MEDIA_TYPES, build_segments, render
+from serve_app.services.subtitles import MEDIA_TYPES, subtitle_file
 
 router = APIRouter()
 
@@ -27,9 +26,6 @@ MAX_WORDS = 200_000           # ~14 hours of speech at 4 words a second
 MAX_TEXT_CHARS = 2_000_000
 MAX_WORD_CHARS = 1_000
 MAX_SECONDS = 100 * 3600.0    # no time past 100 hours
-# A body larger than this is parsed and cut on a worker thread, not on the ingress's event loop
-# (200,000 words take seconds of CPU; /health and every other request share that loop).
-INLINE_BYTES = 256 * 1024
 
 
 class SubtitleWord(BaseModel):
@@ -61,19 +57,6 @@ SUCCESS = {
 }
 
 
-def check_words(words: list[SubtitleWord] | None) -> list[SubtitleWord]:
-    if not words:
-        raise bad_request("missing_timestamps", "Subtitles need word times: send the 'timestamps' of a "
-                          "transcription made with return_timestamps=true.", "timestamps")
-    for index, word in enumerate(words):
-        if word.end < word.start:
-            raise bad_request("invalid_timestamps", f"timestamps[{index}] ends ({word.end:g} s) before it "
-                              f"starts ({word.start:g} s).", "timestamps")
-    if not any(word.text.strip() for word in words):
-        raise bad_request("missing_timestamps", "Every word in 'timestamps' has empty text.", "timestamps")
-    return words
-
-
 def parse_body(raw: bytes) -> SubtitleRequest:
     """The JSON body, validated like a FastAPI body parameter (same 400 error shape)."""
     try:
@@ -82,12 +65,12 @@ def parse_body(raw: bytes) -> SubtitleRequest:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
 
 
-def subtitle_file(raw: bytes, max_chars: int) -> tuple[str, str]:
+def build(raw: bytes, max_chars: int) -> tuple[str, str]:
     """(file content, media type) for a request body."""
     body = parse_body(raw)
-    words = check_words(body.timestamps)
-    segments = build_segments(body.text, words, max_chars=max_chars, duration=body.duration_seconds)
-    return render(segments, body.format), MEDIA_TYPES[body.format]
+    content = subtitle_file(body.text, body.timestamps, body.format, max_chars=max_chars,
+                            duration=body.duration_seconds)
+    return content, MEDIA_TYPES[body.format]
 
 
 def inline_schema(model: type[BaseModel]) -> dict:
@@ -118,10 +101,7 @@ REQUEST_BODY = {"requestBody": {"required": True, "content": {"application/json"
              response_class=Response, responses={**ERROR_RESPONSES, 200: SUCCESS}, openapi_extra=REQUEST_BODY,
              dependencies=[Depends(require_api_key)])
 async def subtitles(request: Request, svc: Services = Depends(services)) -> Response:
-    raw = await request.body()
-    max_chars = svc.settings.openai_segment_max_chars
-    if len(raw) > INLINE_BYTES:
-        content, media_type = await run_in_threadpool(subtitle_file, raw, max_chars)
-    else:
-        content, media_type = subtitle_file(raw, max_chars)
+    # Parsed and cut on a worker thread: 200,000 words take seconds of CPU, and /health and every
+    # other request share the ingress's event loop.
+    content, media_type = await run_in_threadpool(build, await request.body(), svc.settings.openai_segment_max_chars)
     return Response(content, media_type=media_type)

@@ -251,6 +251,25 @@ def to_vtt(segments: Iterable[Segment]) -> str:
     return "WEBVTT\n\n" + cues
 
 
+def subtitle_file(text: str, words: Sequence[TimedText] | None, fmt: str, *, max_chars: int,
+                  duration: float | None = None) -> str:
+    """An SRT/VTT file from a transcript and its word times: `POST /api/subtitles`.
+
+    Word times that cannot make cues are the client's error (400), never an empty file."""
+    from serve_app.errors import bad_request
+
+    if not words:
+        raise bad_request("missing_timestamps", "Subtitles need word times: send the 'timestamps' of a "
+                          "transcription made with return_timestamps=true.", "timestamps")
+    for index, word in enumerate(words):
+        if word.end < word.start:
+            raise bad_request("invalid_timestamps", f"timestamps[{index}] ends ({word.end:g} s) before it "
+                              f"starts ({word.start:g} s).", "timestamps")
+    if not any(word.text.strip() for word in words):
+        raise bad_request("missing_timestamps", "Every word in 'timestamps' has empty text.", "timestamps")
+    return render(build_segments(text, words, max_chars=max_chars, duration=duration), fmt)
+
+
 def render(segments: Iterable[Segment], fmt: str) -> str:
     """The subtitle file of `segments` in `fmt` (one of SUBTITLE_FORMATS)."""
     if fmt == "srt":
