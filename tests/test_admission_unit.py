@@ -105,11 +105,11 @@ def test_a_slot_is_freed_on_error_and_on_cancel():
 
 def test_the_default_limit_leaves_ingress_slots_for_health_and_sockets():
     s = Settings()
-    limit = admission_limit(s, s.max_ongoing_requests)
+    limit = admission_limit(s)
     assert 1 <= limit <= s.max_ongoing_requests - RESERVED_INGRESS_SLOTS - s.stream_max_sessions
-    assert admission_limit(Settings(max_transcriptions_in_flight=3), 64) == 3
-    assert admission_limit(Settings(max_transcriptions_in_flight=500), 64) == limit  # capped below the ingress
-    assert admission_limit(Settings(), 2) == 1
+    assert admission_limit(Settings(max_transcriptions_in_flight=3, max_ongoing_requests=64)) == 3
+    assert admission_limit(Settings(max_transcriptions_in_flight=500, max_ongoing_requests=64)) == limit  # capped below the ingress
+    assert admission_limit(Settings(max_ongoing_requests=2)) == 1
 
 
 # ---- through the transcription service ----------------------------------------------------------

@@ -78,12 +78,12 @@ def model_unavailable(model: str) -> ApiError:
                     headers={"Retry-After": str(REPLICA_LOST_RETRY_S)})
 
 
-def admission_limit(settings: Settings, ingress_max_ongoing: int) -> int:
+def admission_limit(settings: Settings) -> int:
     """File transcriptions in flight: below the ingress's slots, leaving room for sockets and health."""
     from serve_app.services.streaming.service import session_limit
 
-    sockets = session_limit(settings.stream_max_sessions, ingress_max_ongoing)
-    headroom = max(1, ingress_max_ongoing - sockets - RESERVED_INGRESS_SLOTS)
+    slots = settings.max_ongoing_requests
+    headroom = max(1, slots - session_limit(settings.stream_max_sessions, slots) - RESERVED_INGRESS_SLOTS)
     wanted = settings.max_transcriptions_in_flight
     return min(wanted, headroom) if wanted else headroom
 
@@ -149,7 +149,7 @@ class TranscriptionService:
         self.lifecycle = lifecycle
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
-        self.admission = Admission(admission_limit(settings, settings.max_ongoing_requests))
+        self.admission = Admission(admission_limit(settings))
 
     # ---- validation -------------------------------------------------------------------
     def options(self, *, model: str | None, language: str | None, return_timestamps: bool,

@@ -22,19 +22,18 @@ def session_limit(stream_max_sessions: int, ingress_max_ongoing: int) -> int:
 class StreamingService:
     """Admission (session limit) and the sessions of one ingress replica."""
 
-    def __init__(self, settings: Settings, transcription, lifecycle, max_ongoing: int | None = None,
-                 cut_planner: CutPlanner = plan_cuts) -> None:
+    def __init__(self, settings: Settings, transcription, lifecycle, cut_planner: CutPlanner = plan_cuts) -> None:
         self.settings = settings
         self.transcription = transcription
         self.metrics = transcription.metrics
         self.lifecycle = lifecycle
         self.config = StreamConfig.from_settings(settings)
         self.cut_planner = cut_planner
-        self.max_ongoing = max_ongoing or settings.max_ongoing_requests
-        self.max_sessions = session_limit(settings.stream_max_sessions, self.max_ongoing)
+        self.max_sessions = session_limit(settings.stream_max_sessions, settings.max_ongoing_requests)
         if self.max_sessions < settings.stream_max_sessions:
             logger.warning("stream_max_sessions=%d lowered to %d: sockets may hold at most half of the ingress's "
-                           "%d ongoing requests", settings.stream_max_sessions, self.max_sessions, self.max_ongoing)
+                           "%d ongoing requests", settings.stream_max_sessions, self.max_sessions,
+                           settings.max_ongoing_requests)
         self.active: set[StreamSession] = set()
 
     async def serve(self, websocket, *, authorized: bool) -> None:
