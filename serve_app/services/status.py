@@ -23,6 +23,7 @@ class StatusService:
         return {
             "status": "ok",
             "version": __version__,
+            "demo": self.settings.demo,
             "gpu": gpu,
             "models": {m: {"state": d["state"], "replicas": d["replicas"]} for m, d in models.items()},
             "model_loaded": any(d["state"] == "loaded" for d in models.values()),
@@ -35,6 +36,7 @@ class StatusService:
         s = self.settings
         return {
             "version": __version__,
+            "demo": s.demo,
             "gpu": gpu,
             "models": models,
             "queue": self.lifecycle.queue(models),
