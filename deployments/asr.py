@@ -43,7 +43,6 @@ class AsrDeployment(ModelReplica):
         return await self._run_batch([item.request for item in items])
 
     async def _run_batch(self, requests: list[AsrRequest]) -> list[AsrResult]:
-        self.lifecycle.largest_batch = max(self.lifecycle.largest_batch, len(requests))
         results: dict[int, AsrResult] = {}
         indexed = sorted(enumerate(requests), key=lambda pair: pair[1].dtype or "")
         for dtype, group in groupby(indexed, key=lambda pair: pair[1].dtype or ""):

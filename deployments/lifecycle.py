@@ -13,6 +13,7 @@ from typing import Any
 
 from ray import serve
 
+from deployments.heartbeat import ReplicaReport
 from deployments.protocol import (
     DEFAULT_BATCH_MAX_AUDIO_SECONDS,
     DEFAULT_BATCH_MAX_SIZE,
@@ -40,18 +41,17 @@ class ReplicaLifecycle:
         self.in_flight = 0
         self.releasing = False
         self.requests_served = 0
-        self.largest_batch = 0
         self._calls: dict[object, float] = {}  # model calls running now: token -> monotonic start
         try:
             self.replica_id = serve.get_replica_context().replica_id.unique_id
         except Exception:  # outside Serve (unit tests)
             self.replica_id = f"local-{os.getpid()}"
 
-    async def announce(self, info: dict) -> None:
+    async def announce(self, source: str | None) -> None:
         """Tells the registry this replica exists, before its model loads."""
         try:
             await self.registry.replica_started.remote(
-                self.model_id, self.replica_id, {**info, "pid": os.getpid(), "started_at": self.started_at})
+                self.model_id, self.replica_id, ReplicaReport(source=source, pid=os.getpid(), started_at=self.started_at))
         except Exception:
             logger.exception("could not announce the replica to ModelRegistry")
 
@@ -89,24 +89,13 @@ class ReplicaLifecycle:
             return 0.0
         return time.time() - self.last_active
 
-    async def record(self, info: dict) -> dict[str, float]:
-        """Heartbeat to the registry; returns the custom autoscaling metrics."""
+    async def record(self, engine: dict) -> dict[str, float]:
+        """Heartbeat to the registry (`engine`: the ReplicaReport fields the model knows, e.g. dtype);
+        returns the custom autoscaling metrics."""
         try:
-            release = await self.registry.heartbeat.remote(
-                self.model_id,
-                self.replica_id,
-                {
-                    **info,
-                    "pid": os.getpid(),
-                    "started_at": self.started_at,
-                    "loaded_at": self.loaded_at,
-                    "idle_seconds": self.idle_seconds(),
-                    "in_flight": self.in_flight,
-                    "releasing": self.releasing,
-                    "requests_served": self.requests_served,
-                    "largest_batch": self.largest_batch,
-                },
-            )
+            report = ReplicaReport(pid=os.getpid(), started_at=self.started_at, loaded_at=self.loaded_at,
+                                   idle_seconds=self.idle_seconds(), releasing=self.releasing, **engine)
+            release = await self.registry.heartbeat.remote(self.model_id, self.replica_id, report)
             # Sticky: once told to go, a replica goes even if the release is withdrawn later.
             self.releasing = self.releasing or bool(release)
         except Exception:
@@ -209,16 +198,15 @@ class ModelReplica:
 
         self.model_id = model_id
         self.lifecycle = ReplicaLifecycle(model_id, registry)
-        await self.lifecycle.announce({"source": options.get("source")})
+        await self.lifecycle.announce(options.get("source"))
         import torch
 
         self.torch_threads = torch_thread_count(torch_threads)
         torch.set_num_threads(self.torch_threads)
         if resolve_device(options.get("device", "auto")) == "cpu":
-            self.cpu_nice = lower_cpu_priority(cpu_nice)
+            lower_cpu_priority(cpu_nice)
         # Loading can take minutes on real weights: off the event loop, so heartbeats go on meanwhile.
         self.engine = await asyncio.to_thread(self.engine_class, LoadOptions(**options))
-        self.batch_config: dict = {}
         self.lifecycle.mark_loaded()
         await self.record_autoscaling_stats()  # the registry knows the load at once, not a beat later
 
@@ -233,7 +221,6 @@ class ModelReplica:
         batched.set_max_batch_size(self.batch_max_size)
         batched.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", DEFAULT_BATCH_WAIT_TIMEOUT_S)))
         self.model_call_timeout_s = float(config.get("model_call_timeout_s", DEFAULT_MODEL_CALL_TIMEOUT_S))
-        self.batch_config = dict(config)
 
     def batch_item(self, request: Any) -> BatchItem:
         """Sizes a request for the batch queue; refuses one that no batch could take."""
@@ -262,8 +249,7 @@ class ModelReplica:
         if lifecycle is None:  # Serve may ask before the constructor got this far
             return {RELEASE_METRIC: 0.0, IDLE_METRIC: 0.0}
         engine = getattr(self, "engine", None)
-        info = {"torch_threads": getattr(self, "torch_threads", None), "cpu_nice": getattr(self, "cpu_nice", None),
-                **getattr(self, "batch_config", {})}
+        info = {"torch_threads": getattr(self, "torch_threads", None)}
         if engine is not None:
             info.update(dtype=engine.dtype, device=engine.device, load_seconds=engine.load_seconds)
         return await lifecycle.record(info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -15,14 +16,27 @@ DEFAULT_BATCH_WAIT_TIMEOUT_S = 0.02
 DEFAULT_MODEL_CALL_TIMEOUT_S = 600.0
 
 SAMPLE_RATE = 16_000
-# The precisions a request may ask a loaded model to switch to (float32 is a load-time choice).
-REQUEST_DTYPES = ("bfloat16", "float16")
+# The precisions a request may ask a loaded model to switch to. float32 is among them: it is what a
+# CPU loads by default, so a client that switched to bfloat16 there can come back to it.
+REQUEST_DTYPES = ("bfloat16", "float16", "float32")
 
-ASR_1_7B = "qwen3-asr-1.7b"
-ASR_0_6B = "qwen3-asr-0.6b"
+
+def default_dtype(dtype: str, device: str, gpu_available: bool) -> str:
+    """The dtype a replica loads in when a request names none, as the ingress can tell it: the
+    `dtype` setting, or for "auto" what deployments/inference.resolve_dtype picks (bfloat16 on CUDA,
+    float32 on the CPU), with device "auto" meaning CUDA when a GPU is seen."""
+    if dtype != "auto":
+        return dtype
+    on_gpu = device == "cuda" or (device == "auto" and gpu_available)
+    return "bfloat16" if on_gpu else "float32"
+
+# The ASR model ids, as a type (settings, request models) and as values.
+AsrModelId = Literal["qwen3-asr-1.7b", "qwen3-asr-0.6b"]
+ASR_MODELS: tuple[str, ...] = get_args(AsrModelId)
+ASR_1_7B, ASR_0_6B = ASR_MODELS
 ALIGNER = "qwen3-forced-aligner-0.6b"
-ASR_MODELS = (ASR_1_7B, ASR_0_6B)
 ALL_MODELS = (ASR_1_7B, ASR_0_6B, ALIGNER)
+DEPLOYMENT_NAMES = {ASR_1_7B: "Qwen3ASR-1.7B", ASR_0_6B: "Qwen3ASR-0.6B", ALIGNER: "ForcedAligner"}
 
 # Languages the ForcedAligner can time (Qwen3-ForcedAligner-0.6B model card).
 ALIGNER_LANGUAGES = (

@@ -6,6 +6,9 @@ model is doing without touching a model deployment (which would load it), and te
 can prove orderings (the old model exited before the new one was constructed) from the
 replicas' own clocks.
 
+The registry also reads Serve's replica counts for the ingress (`picture`), so that the
+costly `serve.status()` runs in this process and never in the one that serves requests.
+
 A release stays *pending* until the ingress confirms that the model has no replicas
 left (or the request expires): every replica of that model that reports meanwhile,
 including one that was still starting when the release was asked for, is told to go.
@@ -15,8 +18,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from ray import serve
+
+from deployments.heartbeat import ReplicaReport, report_fields
+from deployments.replica_counts import ServeCounts, replica_signature
 
 # A replica that has not reported for this long is treated as gone (killed, not stopped).
 STALE_AFTER_S = 15.0
@@ -29,7 +37,12 @@ EXITED_IDS_KEPT = 256
 @serve.deployment(name="ModelRegistry", num_replicas=1, max_ongoing_requests=1000,
                   ray_actor_options={"num_cpus": 0})
 class ModelRegistry:
-    def __init__(self) -> None:
+    def __init__(self, deployments: dict[str, str], app_name: str | None = None,
+                 read_status: Callable[[], Any] = serve.status) -> None:
+        """`deployments`: model id -> deployment name in this application (whose name is read
+        from the replica context unless given)."""
+        app_name = app_name if app_name is not None else serve.get_replica_context().app_name
+        self._serve_counts = ServeCounts(app_name, deployments, read_status)
         self._release_requested_at: dict[str, float] = {}
         self._release_pending_until: dict[str, float] = {}
         self._replicas: dict[str, dict[str, dict]] = {}
@@ -56,14 +69,15 @@ class ModelRegistry:
         return self._release_pending_until.get(model_id, 0.0) > now
 
     # ---- replica reports -----------------------------------------------------------------
-    def replica_started(self, model_id: str, replica_id: str, info: dict) -> None:
+    def replica_started(self, model_id: str, replica_id: str, report: ReplicaReport | dict) -> None:
         now = time.time()
         self._replicas.setdefault(model_id, {})[replica_id] = {
-            **info, "replica_id": replica_id, "reported_at": now, "loaded_at": None, "exited_at": None,
+            **report_fields(report), "replica_id": replica_id, "reported_at": now, "loaded_at": None, "exited_at": None,
         }
 
-    def heartbeat(self, model_id: str, replica_id: str, info: dict) -> bool:
+    def heartbeat(self, model_id: str, replica_id: str, report: ReplicaReport | dict) -> bool:
         """Stores a replica's report; answers whether it should release itself."""
+        info = report_fields(report)
         now = time.time()
         if replica_id in self._exited:
             return True  # a late report from a replica that has exited: it must not come back
@@ -106,3 +120,10 @@ class ModelRegistry:
             "replicas": {m: list(by_id.values()) for m, by_id in self._replicas.items()},
             "history": {m: list(records) for m, records in self._history.items()},
         }
+
+    async def picture(self, fresh: bool = False) -> dict:
+        """The snapshot plus Serve's replica counts per model (`counts`) and the wall-clock time
+        their read started (`counts_read_at`); `fresh` waits for counts read after this call."""
+        snapshot = self.snapshot()
+        counts, read_at = await self._serve_counts.current(replica_signature(snapshot), fresh)
+        return {**snapshot, "counts": counts, "counts_read_at": read_at}

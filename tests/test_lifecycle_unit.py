@@ -11,22 +11,25 @@ from types import SimpleNamespace
 import pytest
 
 from deployments import lifecycle as replica_lifecycle
+from deployments import replica_counts
 from deployments.lifecycle import (
     IDLE_METRIC,
     RELEASE_METRIC,
     ReplicaLifecycle,
     torch_thread_count,
 )
+from deployments.protocol import DEPLOYMENT_NAMES
 from deployments.registry import HISTORY_PER_MODEL, STALE_AFTER_S, ModelRegistry
-from serve_app.services.lifecycle import DEPLOYMENT_NAMES, LifecycleService
-from serve_app.services.model_view import (
-    ModelView,
-    Picture,
-    ReplicaCounts,
-    counts_from_status,
-)
+from deployments.replica_counts import ReplicaCounts, counts_from_status
+from serve_app.services.lifecycle import LifecycleService
+from serve_app.services.model_view import ModelView, Picture
 
 Registry = ModelRegistry.func_or_class
+
+
+def new_registry(read_status=None):
+    """The real registry class, in application "app", reading Serve's counts from `read_status`."""
+    return Registry(DEPLOYMENT_NAMES, app_name="app", read_status=read_status or (lambda: status_with({})))
 LARGE, SMALL, ALIGNER = "qwen3-asr-1.7b", "qwen3-asr-0.6b", "qwen3-forced-aligner-0.6b"
 
 
@@ -37,17 +40,18 @@ class CountingRemote:
 
     async def remote(self, *args):
         self.calls[self.name] += 1
-        return self.fn(*args)
+        result = self.fn(*args)
+        return await result if asyncio.iscoroutine(result) else result
 
 
 class RegistryHandle:
     """The real registry class behind async `.remote()` calls, counting each call."""
 
     def __init__(self, registry=None):
-        self.registry = registry or Registry()
+        self.registry = registry or new_registry()
         self.calls: Counter = Counter()
         for name in ("request_release", "release_done", "replica_started", "heartbeat", "replica_exited",
-                     "snapshot"):
+                     "snapshot", "picture"):
             setattr(self, name, CountingRemote(getattr(self.registry, name), self.calls, name))
 
 
@@ -96,10 +100,9 @@ class Cluster:
 
 
 def make_service(running=None, policy=True, wait_s=2.0, stop_after_s=0.05):
-    registry = RegistryHandle()
+    registry = RegistryHandle(new_registry(read_status=lambda: cluster.status()))
     cluster = Cluster(registry, running, stop_after_s)
-    view = ModelView(registry, "app", DEPLOYMENT_NAMES, read_status=cluster.status,
-                     read_gpu=lambda pids: {"available": False, "reason": "test"}, refresh_s=0.05)
+    view = ModelView(registry, read_gpu=lambda pids: {"available": False, "reason": "test"}, refresh_s=0.05)
     service = LifecycleService(registry, view, sources={}, idle_timeout_s=600, release_other_on_switch=policy,
                                switch_wait_s=wait_s, release_wait_s=wait_s)
     cluster.service = service
@@ -128,7 +131,7 @@ async def started(service, cluster):
 
 # ---- registry -----------------------------------------------------------------------------------
 def test_registry_pending_release_reaches_replicas_started_after_the_request():
-    registry = Registry()
+    registry = new_registry()
     assert registry.heartbeat("m", "r1", {"pid": 1}) is False
     requested_at = registry.request_release(["m"])
     assert registry.heartbeat("m", "r1", {"pid": 1}) is True
@@ -142,7 +145,7 @@ def test_registry_pending_release_reaches_replicas_started_after_the_request():
 
 
 def test_registry_keeps_a_newer_release_pending_when_an_older_one_is_done():
-    registry = Registry()
+    registry = new_registry()
     first = registry.request_release(["m"])
     time.sleep(0.01)
     registry.request_release(["m"])
@@ -151,7 +154,7 @@ def test_registry_keeps_a_newer_release_pending_when_an_older_one_is_done():
 
 
 def test_registry_release_expires_by_itself():
-    registry = Registry()
+    registry = new_registry()
     registry.request_release(["m"], ttl_s=0.05)
     assert registry.heartbeat("m", "r1", {}) is True
     time.sleep(0.1)
@@ -159,7 +162,7 @@ def test_registry_release_expires_by_itself():
 
 
 def test_registry_records_replica_lifetimes():
-    registry = Registry()
+    registry = new_registry()
     registry.replica_started("m", "r1", {"pid": 7, "started_at": 10.0})
     registry.heartbeat("m", "r1", {"loaded_at": 12.0})
     snapshot = registry.snapshot()
@@ -174,7 +177,7 @@ def test_registry_records_replica_lifetimes():
 
 def test_registry_ignores_a_heartbeat_that_arrives_after_the_exit():
     # record_autoscaling_stats() may still be in flight while __del__ reports the exit.
-    registry = Registry()
+    registry = new_registry()
     registry.replica_started("m", "r1", {"started_at": 1.0})
     registry.heartbeat("m", "r1", {"loaded_at": 2.0, "releasing": True})
     registry.replica_exited("m", "r1", "released")
@@ -185,7 +188,7 @@ def test_registry_ignores_a_heartbeat_that_arrives_after_the_exit():
 
 
 def test_registry_history_is_bounded():
-    registry = Registry()
+    registry = new_registry()
     for n in range(HISTORY_PER_MODEL + 5):
         registry.replica_started("m", f"r{n}", {"started_at": float(n)})
         registry.replica_exited("m", f"r{n}", "stopped")
@@ -195,7 +198,7 @@ def test_registry_history_is_bounded():
 
 
 def test_registry_moves_silent_replicas_to_history_as_lost():
-    registry = Registry()
+    registry = new_registry()
     registry.heartbeat("m", "r1", {})
     registry._replicas["m"]["r1"]["reported_at"] -= STALE_AFTER_S + 1
     snapshot = registry.snapshot()
@@ -205,7 +208,7 @@ def test_registry_moves_silent_replicas_to_history_as_lost():
 
 
 def test_registry_takes_back_a_lost_verdict_when_the_replica_reports_again():
-    registry = Registry()
+    registry = new_registry()
     registry.replica_started("m", "r1", {"started_at": 1.0})
     registry._replicas["m"]["r1"]["reported_at"] -= STALE_AFTER_S + 1  # e.g. a long, blocking model load
     assert registry.snapshot()["history"]["m"][0]["exit_reason"] == "lost"
@@ -242,7 +245,7 @@ def test_replica_release_flag_is_sticky_once_told():
 def test_replica_announces_itself_and_says_why_it_exited():
     handle = RegistryHandle()
     lifecycle = ReplicaLifecycle("m", handle)
-    asyncio.run(lifecycle.announce({"source": "/models/x"}))
+    asyncio.run(lifecycle.announce("/models/x"))
     (record,) = handle.registry.snapshot()["replicas"]["m"]
     assert record["started_at"] == lifecycle.started_at and record["source"] == "/models/x"
     lifecycle.releasing = True
@@ -280,16 +283,16 @@ def test_counts_from_status_groups_replica_states():
 
 
 def test_view_waits_for_a_picture_read_after_the_event():
-    registry = RegistryHandle()
     reads = []
 
     def read_status():
         reads.append(time.time())
         return status_with({})
 
+    registry = RegistryHandle(new_registry(read_status))
+
     async def scenario():
-        view = ModelView(registry, "app", DEPLOYMENT_NAMES, read_status=read_status, read_gpu=lambda p: {},
-                         refresh_s=10.0)
+        view = ModelView(registry, read_gpu=lambda p: {}, refresh_s=10.0)
         await view.refresh()
         view.start()
         event = time.time()
@@ -498,33 +501,54 @@ def test_counts_from_status_never_reads_another_applications_models():
     assert all(c.live == 0 for c in counts.values())
 
 
-def test_view_reads_serves_status_only_when_the_registry_shows_a_change(monkeypatch):
-    """serve.status() costs the ingress tens of ms of CPU: an idle refresh reads only the registry,
-    a replica that starts (or exits) brings a status read at once, and none is older than
-    STATUS_REFRESH_S."""
-    from serve_app.services import model_view
-
-    registry = RegistryHandle()
+def test_the_registry_reads_serves_status_only_when_its_replicas_change(monkeypatch):
+    """serve.status() costs tens of ms of CPU: the registry (never the ingress) reads it, and only
+    when its heartbeats show a replica starting or exiting, when counts newer than the call are
+    asked for, or when the last read is older than STATUS_REFRESH_S."""
     reads = []
 
     def read_status():
-        reads.append(time.monotonic())
-        return status_with({})
+        reads.append(time.time())
+        return status_with({"Qwen3ASR-1.7B": {"RUNNING": len(reads)}})
+
+    registry = new_registry(read_status)
 
     async def scenario():
-        view = ModelView(registry, "app", DEPLOYMENT_NAMES, read_status=read_status, read_gpu=lambda p: {})
-        first = await view.refresh()
-        assert len(reads) == 1
-        quiet = await view.refresh(full=False)
-        assert len(reads) == 1, "nothing changed: the registry alone"
-        assert quiet.read_started_at == first.read_started_at  # kept counts keep their read time
-        await registry.replica_started.remote(LARGE, "r1", {"pid": 1})
-        await view.refresh(full=False)
+        first = await registry.picture()
+        assert len(reads) == 1 and first["counts"][LARGE] == {"running": 1, "starting": 0, "stopping": 0}
+        quiet = await registry.picture()
+        assert len(reads) == 1, "nothing changed: no status read"
+        assert quiet["counts_read_at"] == first["counts_read_at"] and quiet["counts"] == first["counts"]
+        registry.replica_started(LARGE, "r1", {"pid": 1})
+        changed = await registry.picture()
         assert len(reads) == 2, "a replica appeared: Serve's counts are read again at once"
-        await view.refresh(full=False)
+        assert changed["counts_read_at"] > first["counts_read_at"] and changed["counts"][LARGE]["running"] == 2
+        await registry.picture()
         assert len(reads) == 2
-        monkeypatch.setattr(model_view, "STATUS_REFRESH_S", 0.0)
-        await view.refresh(full=False)
-        assert len(reads) == 3, "never older than STATUS_REFRESH_S"
+        asked_at = time.time()
+        fresh = await registry.picture(fresh=True)
+        assert len(reads) == 3 and fresh["counts_read_at"] >= asked_at, "fresh: counts read after the call"
+        monkeypatch.setattr(replica_counts, "STATUS_REFRESH_S", 0.0)
+        await registry.picture()
+        assert len(reads) == 4, "never older than STATUS_REFRESH_S"
 
     asyncio.run(scenario())
+
+
+def test_concurrent_fresh_pictures_share_one_status_read():
+    reads = []
+
+    def read_status():
+        reads.append(time.time())
+        time.sleep(0.05)
+        return status_with({})
+
+    registry = new_registry(read_status)
+
+    async def scenario():
+        await registry.picture()
+        pictures = await asyncio.gather(*(registry.picture(fresh=True) for _ in range(5)))
+        assert len({p["counts_read_at"] for p in pictures}) == 1
+
+    asyncio.run(scenario())
+    assert len(reads) == 2, "five waiters asking at once share the one read that started after them"

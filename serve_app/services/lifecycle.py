@@ -17,13 +17,18 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from deployments.protocol import ALIGNER, ASR_0_6B, ASR_1_7B, ASR_MODELS
+from deployments.protocol import (
+    ALIGNER,
+    ASR_0_6B,
+    ASR_1_7B,
+    ASR_MODELS,
+    DEPLOYMENT_NAMES,
+)
 from serve_app.gpu import gpu_snapshot
 from serve_app.services.model_view import ModelView, Picture
 
 logger = logging.getLogger(__name__)
 
-DEPLOYMENT_NAMES = {ASR_1_7B: "Qwen3ASR-1.7B", ASR_0_6B: "Qwen3ASR-0.6B", ALIGNER: "ForcedAligner"}
 LABELS = {ASR_1_7B: "Qwen3-ASR 1.7B", ASR_0_6B: "Qwen3-ASR 0.6B", ALIGNER: "Qwen3-ForcedAligner 0.6B"}
 # A pending release outlives its wait by this much in the registry, then expires by itself.
 RELEASE_TTL_MARGIN_S = 30.0
@@ -101,8 +106,6 @@ class LifecycleService:
             "source": self.sources.get(model_id),
             "state": state,
             "replicas": counts.running,
-            "replicas_starting": counts.starting,
-            "replicas_stopping": counts.stopping,
             "load_seconds": round(beat["load_seconds"], 3) if beat and beat.get("load_seconds") else None,
             "loaded_at": beat["loaded_at"] if beat else None,
             "idle_seconds": round(idle, 1) if idle is not None else None,
@@ -110,7 +113,6 @@ class LifecycleService:
             "dtype": beat.get("dtype") if beat else None,
             "device": beat.get("device") if beat else None,
             "torch_threads": beat.get("torch_threads") if beat else None,
-            "cpu_nice": beat.get("cpu_nice") if beat else None,
             "in_flight": self.counters.in_flight[model_id],
         }
         if history:
@@ -143,7 +145,8 @@ class LifecycleService:
             if cold:
                 # This request brought the model up: let the picture catch up before answering,
                 # so a status read right after the answer agrees with it.
-                await self.view.wait_for(lambda p: p.replicas(model_id).running > 0, time.time(), COLD_CATCH_UP_S)
+                await self.view.wait_for(lambda p: p.replicas(model_id).running > 0,
+                                         self.view.picture.read_started_at, COLD_CATCH_UP_S)
         finally:
             self.counters.in_flight[model_id] -= 1
 
@@ -188,8 +191,8 @@ class LifecycleService:
         """Asks the models' replicas to go and waits (bounded) until they have exited."""
         try:
             requested_at = await self.registry.request_release.remote(model_ids, timeout_s + RELEASE_TTL_MARGIN_S)
-            after = time.time()
-            gone = await self.view.wait_for(lambda p: all(self._gone(m, p) for m in model_ids), after, timeout_s)
+            gone = await self.view.wait_for(lambda p: all(self._gone(m, p) for m in model_ids), requested_at,
+                                            timeout_s)
             if not gone:
                 logger.warning("release of %s not finished after %.1fs", model_ids, timeout_s)
                 return None
