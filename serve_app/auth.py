@@ -21,7 +21,7 @@ def key_matches(expected: str, presented: str) -> bool:
 
 
 async def require_api_key(request: Request) -> None:
-    expected = request.app.state.settings.api_key
+    expected = request.app.state.settings.api_key_value
     if not key_matches(expected, presented_key(request)):
         raise ApiError(401, "unauthorized", "A valid API key is required (Authorization: Bearer <key>).",
                        headers={"WWW-Authenticate": "Bearer"})

@@ -14,10 +14,9 @@ from ray.serve import Application
 
 from deployments.aligner import AlignerDeployment
 from deployments.asr import AsrDeployment
-from deployments.protocol import ALIGNER, ASR_0_6B, ASR_1_7B
+from deployments.protocol import ALIGNER, ASR_0_6B, ASR_1_7B, DEPLOYMENT_NAMES
 from deployments.registry import ModelRegistry
 from serve_app.ingress import Ingress
-from serve_app.services.lifecycle import DEPLOYMENT_NAMES
 from serve_app.settings import Settings
 
 POLICY = "deployments.autoscaling:IdleReleasePolicy"
@@ -84,7 +83,7 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     settings = Settings(**(args or {}))
     if settings.demo:
         settings = demo_settings(settings)
-    registry = ModelRegistry.bind()
+    registry = ModelRegistry.bind(DEPLOYMENT_NAMES)
     common = {
         "autoscaling_config": autoscaling_config(settings),
         "user_config": model_user_config(settings),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,18 @@ import yaml
 from ray import serve
 from ray.serve.schema import ServeDeploySchema
 
+from deployments.protocol import DEPLOYMENT_NAMES
 from serve_app.settings import Settings
+
+MODEL_DEPLOYMENTS = tuple(DEPLOYMENT_NAMES.values())
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "serve_config.yaml"
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        # Through JSON: YAML anchors (one autoscaling block for every model) become separate copies.
+        return json.loads(json.dumps(yaml.safe_load(handle)))
 
 
 class ConfigError(ValueError):
@@ -35,6 +40,45 @@ def validate(config: dict[str, Any]) -> ServeDeploySchema:
                 raise ConfigError(f"application {app.get('name')!r}: set the Ingress's max_ongoing_requests under "
                                   "args (max_ongoing_requests: N), not under deployments")
     return ServeDeploySchema.model_validate(config)
+
+
+def _idle_policies(app: dict[str, Any]) -> list[dict[str, Any]]:
+    """The idle-release policy kwargs of the app's model deployments that set an autoscaling policy."""
+    return [d["autoscaling_config"]["policy"].setdefault("policy_kwargs", {})
+            for d in app.get("deployments", [])
+            if d.get("name") in MODEL_DEPLOYMENTS and (d.get("autoscaling_config") or {}).get("policy")]
+
+
+def resolved(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with each app's `idle_timeout_s` arg taken from its models' autoscaling policy,
+    where serve_config.yaml sets it: one value, which the policy enforces and the ingress reports.
+    An arg that disagrees with the policy, or models whose policies disagree, are refused."""
+    config = copy.deepcopy(config)
+    for app in config.get("applications", []):
+        timeouts = {kwargs.get("idle_timeout_s") for kwargs in _idle_policies(app)}
+        if not timeouts:
+            continue
+        if len(timeouts) > 1:
+            raise ConfigError(f"application {app.get('name')!r}: the model deployments' policies set different "
+                              f"idle_timeout_s values {sorted(map(str, timeouts))}; set one")
+        (timeout,) = timeouts
+        args = app.setdefault("args", {})
+        if "idle_timeout_s" in args and args["idle_timeout_s"] != timeout:
+            raise ConfigError(f"application {app.get('name')!r}: args idle_timeout_s ({args['idle_timeout_s']}) "
+                              f"disagrees with the models' autoscaling policy ({timeout}); set it once, in the "
+                              "policy's policy_kwargs")
+        if timeout is not None:
+            args["idle_timeout_s"] = timeout
+    return config
+
+
+def with_idle_timeout(app: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """A copy of one application whose models unload after `seconds` idle (policy and args alike)."""
+    app = copy.deepcopy(app)
+    for kwargs in _idle_policies(app):
+        kwargs["idle_timeout_s"] = seconds
+    app.setdefault("args", {})["idle_timeout_s"] = seconds
+    return app
 
 
 def without_gpus(config: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +111,7 @@ def deploy(config: dict[str, Any]) -> None:
 
     http = config.get("http_options", {})
     serve.start(http_options={"host": http.get("host", "127.0.0.1"), "port": http.get("port", 8000)})
-    _get_global_client().deploy_apps(validate(config))
+    _get_global_client().deploy_apps(validate(resolved(config)))
 
 
 def wait_until_running(app_name: str, timeout_s: float = 300.0) -> None:

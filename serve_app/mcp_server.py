@@ -157,7 +157,7 @@ def build_server(settings: Settings | None = None, api_url: str | None = None,
                  http_auth: bool = True) -> FastMCP:
     """The FastMCP server with its four tools, talking to the service at `api_url`."""
     settings = settings or get_settings()
-    backend = ServiceClient(api_url or settings.mcp_api_url, settings.api_key, settings.mcp_timeout_s)
+    backend = ServiceClient(api_url or settings.mcp_api_url, settings.api_key_value, settings.mcp_timeout_s)
     roots = settings.mcp_root_paths()
     max_bytes = settings.max_upload_bytes
 
@@ -173,7 +173,7 @@ def build_server(settings: Settings | None = None, api_url: str | None = None,
         max_body_bytes=http_body_limit(max_bytes),
         instructions=INSTRUCTIONS,
         version=__version__,
-        auth=ApiKeyVerifier(settings.api_key) if (http_auth and settings.api_key) else None,
+        auth=ApiKeyVerifier(settings.api_key_value) if (http_auth and settings.api_key_value) else None,
         lifespan=close_backend,
         mask_error_details=True,
     )
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         server.run(transport="stdio", show_banner=False, log_level=args.log_level)
     else:
         logger.info("MCP %s on http://%s:%s%s; service %s; audio folders %s; token %s", SERVER_NAME, args.host,
-                    args.port, MCP_PATH, args.api_url, roots, "required" if settings.api_key else "not required")
+                    args.port, MCP_PATH, args.api_url, roots, "required" if settings.api_key_value else "not required")
         server.run(transport="http", host=args.host, port=args.port, path=MCP_PATH, show_banner=False,
                    log_level=args.log_level)
     return 0

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from deployments.protocol import ASR_MODELS
-from serve_app.errors import ApiError, bad_request, echo
+from serve_app.errors import bad_request, echo
 from serve_app.languages import primary_language
 from serve_app.services.subtitles import MEDIA_TYPES, Segment, compression_ratio
 from serve_app.settings import Settings
@@ -158,17 +158,6 @@ class OpenAIRequest:
         return "word" in self.granularities
 
 
-def parse_aliases(text: str) -> dict[str, str]:
-    """`whisper-1=qwen3-asr-0.6b, gpt-4o-transcribe=qwen3-asr-1.7b` -> {name: model id}."""
-    aliases = {}
-    for entry in (text or "").split(","):
-        if "=" in entry:
-            name, target = entry.split("=", 1)
-            if name.strip():
-                aliases[name.strip().lower()] = target.strip().lower()
-    return aliases
-
-
 def resolve_model(name: str | None, settings: Settings) -> str:
     """Our ids as they are; configured aliases; other names (`whisper-1`...) -> the default model,
     unless `openai_strict_models` is on."""
@@ -177,13 +166,8 @@ def resolve_model(name: str | None, settings: Settings) -> str:
         return settings.default_model
     if key in ASR_MODELS:
         return key
-    aliases = parse_aliases(settings.openai_model_aliases)
-    if key in aliases:
-        if aliases[key] not in ASR_MODELS:
-            raise ApiError(500, "bad_model_alias",
-                           f"QWEN_ASR_OPENAI_MODEL_ALIASES maps {echo(name)} to {aliases[key]!r}, which is not one of "
-                           f"{', '.join(ASR_MODELS)}.", param="model")
-        return aliases[key]
+    if key in settings.openai_model_aliases:  # names checked against our models at startup (Settings)
+        return settings.openai_model_aliases[key]
     if settings.openai_strict_models:
         raise bad_request("unknown_model", f"Unknown model {echo(name)}; choose one of {', '.join(ASR_MODELS)}.", "model")
     return settings.default_model

@@ -6,19 +6,21 @@ Every field maps to an environment variable with the `QWEN_ASR_` prefix, e.g.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from deployments.protocol import (
-    ASR_MODELS,
+    ASR_1_7B,
     DEFAULT_BATCH_MAX_AUDIO_SECONDS,
     DEFAULT_BATCH_MAX_SIZE,
     DEFAULT_BATCH_WAIT_TIMEOUT_S,
     DEFAULT_MODEL_CALL_TIMEOUT_S,
+    AsrModelId,
 )
 
 ENV_PREFIX = "QWEN_ASR_"
@@ -26,6 +28,41 @@ ENV_PREFIX = "QWEN_ASR_"
 
 # Longest context text by default; also quoted in the API descriptions.
 DEFAULT_MAX_CONTEXT_CHARS = 2000
+
+
+def comma_list(value: Any) -> Any:
+    """The environment's `a, b` (or a JSON list) -> trimmed, non-empty entries."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.split(",")
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return value
+
+
+def alias_map(value: Any) -> Any:
+    """The environment's `whisper-1=qwen3-asr-0.6b, gpt-4o-transcribe=qwen3-asr-1.7b` (or a JSON
+    object) -> {name: model id}, both lower-cased; an entry that is no `name=model` pair is an error."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            value = json.loads(text)
+        else:
+            pairs = {}
+            for entry in filter(None, (e.strip() for e in text.split(","))):
+                name, sep, target = entry.partition("=")
+                if not sep or not name.strip():
+                    raise ValueError(f"{entry!r} is not a name=model pair")
+                pairs[name] = target
+            value = pairs
+    if isinstance(value, dict):
+        return {str(k).strip().lower(): str(v).strip().lower() for k, v in value.items()}
+    return value
+
+
+# Lists and maps read from one environment variable each (pydantic-settings would expect JSON).
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(comma_list)]
+ModelAliases = Annotated[dict[str, AsrModelId], NoDecode, BeforeValidator(alias_map)]
 
 
 class Settings(BaseSettings):
@@ -39,7 +76,7 @@ class Settings(BaseSettings):
     aligner_source: str = Field(
         "Qwen/Qwen3-ForcedAligner-0.6B", description="Hub id or local path of the ForcedAligner model."
     )
-    default_model: str = Field("qwen3-asr-1.7b", description="Model used when a request names none.")
+    default_model: AsrModelId = Field(ASR_1_7B, description="Model used when a request names none.")
 
     # --- inference ---
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto = CUDA when available, else CPU.")
@@ -89,8 +126,8 @@ class Settings(BaseSettings):
     max_context_tokens: int = Field(
         500, ge=0, description="Longest context in estimated tokens (a CJK character ~1, other text ~4 chars each)."
     )
-    cors_origins: str = Field("*", description="Comma-separated allowed CORS origins, or *.")
-    api_key: str = Field("", description="When set, every API/MCP call needs it (Bearer or X-API-Key).")
+    cors_origins: CommaList = Field(["*"], description="Comma-separated allowed CORS origins, or *.")
+    api_key: SecretStr = Field(SecretStr(""), description="When set, every API/MCP call needs it (Bearer or X-API-Key).")
     max_ongoing_requests: int = Field(64, ge=1, description="Ingress concurrency before Serve answers 503.")
     model_max_ongoing_requests: int = Field(16, ge=1, description="Requests one model replica works on at once.")
     model_max_queued_requests: int = Field(
@@ -103,8 +140,8 @@ class Settings(BaseSettings):
     )
 
     # --- OpenAI-compatible API (/v1) ---
-    openai_model_aliases: str = Field(
-        "", description="Extra model names for /v1, as name=model pairs, e.g. whisper-1=qwen3-asr-0.6b."
+    openai_model_aliases: ModelAliases = Field(
+        {}, description="Extra model names for /v1, as name=model pairs, e.g. whisper-1=qwen3-asr-0.6b."
     )
     openai_strict_models: bool = Field(
         False, description="Refuse unknown /v1 model names (else whisper-1 and others use the default model)."
@@ -125,10 +162,25 @@ class Settings(BaseSettings):
         60.0, gt=0, description="A streaming client that sends nothing this long (counted from `ready` while a model loads) is closed."
     )
 
+    # --- voice activity detection (Silero VAD, on the ingress's CPU) ---
+    vad_enabled: bool = Field(
+        True, description="Silero VAD finds speech: streams commit at speech ends, long files are cut at pauses and "
+                          "their long non-speech stretches skipped; false = the energy-based splitters.",
+    )
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability at or above which a 32 ms frame is speech.")
+    vad_min_silence_ms: int = Field(
+        300, ge=32, description="A pause at least this long ends speech (a streaming cut, a place to cut a file).")
+    vad_speech_pad_ms: int = Field(100, ge=0, description="Audio kept either side of detected speech.")
+    vad_min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (a click, a cough) are not speech.")
+    vad_skip_seconds: float = Field(
+        2.0, gt=0, description="In files longer than a piece, non-speech stretches this long are not sent to the model "
+                               "(the response reports them as skipped_seconds).",
+    )
+
     # --- MCP ---
     mcp_host: str = Field("127.0.0.1", description="MCP server bind address.")
     mcp_port: int = Field(8201, description="MCP streamable HTTP port.")
-    mcp_audio_roots: str = Field("./data/audio", description="Comma-separated folders MCP may read audio from.")
+    mcp_audio_roots: CommaList = Field(["./data/audio"], description="Comma-separated folders MCP may read audio from.")
     mcp_api_url: str = Field("http://127.0.0.1:8200", description="Where the MCP server reaches the service.")
     mcp_timeout_s: float = Field(900.0, gt=0, description="How long the MCP server waits for one service call.")
 
@@ -149,14 +201,12 @@ class Settings(BaseSettings):
     demo: bool = Field(False, description="Demo mode: tiny scripted CPU checkpoints.")
     tiny_models_dir: str = Field(".cache/tiny-models", description="Where tiny checkpoints are generated.")
 
-    @field_validator("default_model")
+    @field_validator("default_model", mode="before")
     @classmethod
-    def _served_model(cls, value: str) -> str:
-        """A typo here would answer every request that names no model with 400: refuse it at startup."""
-        model = value.strip().lower()
-        if model not in ASR_MODELS:
-            raise ValueError(f"must be one of {', '.join(ASR_MODELS)}, not {value!r}")
-        return model
+    def _model_id(cls, value: Any) -> Any:
+        """` Qwen3-ASR-0.6B ` names the model too; a typo fails at startup (it would turn every
+        request that names no model into a 400)."""
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _pieces_fit_a_batch(self) -> Settings:
@@ -167,11 +217,13 @@ class Settings(BaseSettings):
                              f"asr_piece_seconds and stream_window_seconds ({longest:g})")
         return self
 
-    def cors_origin_list(self) -> list[str]:
-        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
-
     def mcp_root_paths(self) -> list[Path]:
-        return [Path(p.strip()).expanduser() for p in self.mcp_audio_roots.split(",") if p.strip()]
+        return [Path(p).expanduser() for p in self.mcp_audio_roots]
+
+    @property
+    def api_key_value(self) -> str:
+        """The API key itself ("" = none): only for comparing and sending it, never for logs or status."""
+        return self.api_key.get_secret_value()
 
     @property
     def max_upload_bytes(self) -> int:

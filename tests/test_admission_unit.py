@@ -126,8 +126,8 @@ def test_the_service_refuses_past_the_limit_and_frees_slots_after():
         await asyncio.sleep(0.05)
         with pytest.raises(ApiError) as refused:
             await svc.transcribe_audio(audio(), opts(svc))
-        with pytest.raises(ApiError):  # the /v1 paths through stream_pieces too
-            async for _ in svc.stream_pieces(opts(svc), audio()):
+        with pytest.raises(ApiError):  # the /v1 paths through transcribe_pieces too
+            async for _ in svc.transcribe_pieces(opts(svc), audio()):
                 pass
         gate.set()
         done = await asyncio.gather(*first)

@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serve_app.app import create_app
-from serve_app.ingress import build_services
+from serve_app.services.composition import build_services
 from serve_app.settings import Settings
 
 
 def client(**settings) -> TestClient:
-    services = build_services(Settings(**settings), None, None, None, None, "test")
+    services = build_services(Settings(**settings), None, None, None, None)
     return TestClient(create_app(services))
 
 

@@ -27,7 +27,7 @@ from websockets.sync.client import connect
 from deployments.protocol import ALIGNER, ASR_MODELS
 from serve_app.app import create_app
 from serve_app.audio import decode_file
-from serve_app.ingress import build_services
+from serve_app.services.composition import build_services
 from serve_app.settings import Settings
 from tests.stack import AUTH_APP, AUTH_KEY
 from tests.test_mcp import McpProcess, mcp_env
@@ -66,7 +66,7 @@ PATH_PARAMS = {"model_id": ASR_MODELS[1]}
 
 def route_table() -> tuple[set[tuple[str, str]], set[str], set[str]]:
     """(method, path) of every HTTP route, the WebSocket paths and the mounts of the real app."""
-    app = create_app(build_services(Settings(api_key=AUTH_KEY), None, None, None, None, "route-table"))
+    app = create_app(build_services(Settings(api_key=AUTH_KEY), None, None, None, None))
     http, sockets, mounts = set(), set(), set()
     for context in iter_route_contexts(app.routes):  # routes of included routers too, with their prefix
         route = context.original_route

@@ -6,10 +6,10 @@ from serve_app.settings import Settings
 
 def test_with_args_overrides_every_application_without_touching_the_original():
     original = deploy_config.load_config()
-    edited = deploy_config.with_args(original, idle_timeout_s=5, demo=True)
-    assert edited["applications"][0]["args"]["idle_timeout_s"] == 5
+    edited = deploy_config.with_args(original, batch_max_size=5, demo=True)
+    assert edited["applications"][0]["args"]["batch_max_size"] == 5
     assert edited["applications"][0]["args"]["demo"] is True
-    assert original["applications"][0]["args"]["idle_timeout_s"] == 600
+    assert original["applications"][0]["args"]["batch_max_size"] == 8
     assert "demo" not in original["applications"][0]["args"]
 
 

@@ -14,7 +14,7 @@ from serve_app.errors import (
     echo,
     error_body,
 )
-from serve_app.ingress import build_services
+from serve_app.services.composition import build_services
 from serve_app.settings import Settings
 
 MEGA = 1_000_000
@@ -22,7 +22,7 @@ MEGA = 1_000_000
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app(build_services(Settings(), None, None, None, None, "test")))
+    return TestClient(create_app(build_services(Settings(), None, None, None, None)))
 
 
 def message_of(response) -> str:
@@ -69,7 +69,7 @@ def test_openai_parameters_are_echoed_short(client, data):
 
 
 def test_openai_strict_model_and_model_lookup_are_echoed_short():
-    strict = TestClient(create_app(build_services(Settings(openai_strict_models=True), None, None, None, None, "t")))
+    strict = TestClient(create_app(build_services(Settings(openai_strict_models=True), None, None, None, None)))
     response = strict.post("/v1/audio/transcriptions", data={"model": "m" * MEGA}, files={"file": ("a.wav", b"R")})
     assert response.status_code == 400 and len(message_of(response)) <= ECHO_MAX_CHARS + 200
     response = strict.get("/v1/models/" + "n" * 5000)

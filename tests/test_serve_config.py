@@ -37,6 +37,44 @@ def test_builder_gives_every_model_scale_to_zero_autoscaling():
     assert config["policy"]["policy_kwargs"] == {"idle_timeout_s": 42}
 
 
+def test_every_models_autoscaling_in_the_yaml_is_the_builders_default():
+    """serve_config.yaml shows each model's autoscaling (the operator's truth); the builder's
+    defaults for the same args must be exactly that, so a config without it behaves the same."""
+    from serve_app.builder import autoscaling_config
+    from serve_app.settings import Settings
+
+    app = deploy_config.resolved(deploy_config.load_config())["applications"][0]
+    models = [d for d in app["deployments"] if d["name"] in deploy_config.MODEL_DEPLOYMENTS]
+    assert {d["name"] for d in models} == set(deploy_config.MODEL_DEPLOYMENTS)
+    expected = autoscaling_config(Settings(**app["args"]))
+    for deployment in models:
+        assert deployment["autoscaling_config"] == expected, deployment["name"]
+    assert app["args"]["idle_timeout_s"] == 600, "the ingress reports the policy's idle timeout"
+
+
+def test_the_idle_timeout_is_set_once():
+    config = deploy_config.load_config()
+    app = config["applications"][0]
+    assert "idle_timeout_s" not in app["args"], "set in the models' policy, not twice"
+    app["args"]["idle_timeout_s"] = 30
+    with pytest.raises(deploy_config.ConfigError, match="idle_timeout_s"):
+        deploy_config.resolved(config)
+    app["args"].pop("idle_timeout_s")
+    app["deployments"][0]["autoscaling_config"]["policy"]["policy_kwargs"]["idle_timeout_s"] = 30
+    with pytest.raises(deploy_config.ConfigError, match="different idle_timeout_s"):
+        deploy_config.resolved(config)
+
+
+def test_with_idle_timeout_sets_the_policy_and_the_arg_of_a_copy():
+    original = deploy_config.load_config()["applications"][0]
+    short = deploy_config.with_idle_timeout(original, 6.0)
+    resolved = deploy_config.resolved({"applications": [short]})["applications"][0]
+    assert resolved["args"]["idle_timeout_s"] == 6.0
+    assert all(d["autoscaling_config"]["policy"]["policy_kwargs"] == {"idle_timeout_s": 6.0}
+               for d in short["deployments"] if d["name"] in deploy_config.MODEL_DEPLOYMENTS)
+    assert original["deployments"][0]["autoscaling_config"]["policy"]["policy_kwargs"] == {"idle_timeout_s": 600}
+
+
 def test_production_config_releases_the_other_model_on_a_switch():
     # The test stack turns this off for speed (tests/stack.py) and tests the policy on its auth app.
     assert deploy_config.load_config()["applications"][0]["args"]["release_other_on_switch"] is True
@@ -60,8 +98,8 @@ def test_redeploying_an_edited_config_takes_effect_in_place(stack, audio):
     assert main_before["replicas"] == 1
 
     edited = copy.deepcopy(stack.config)
-    lifecycle = next(a for a in edited["applications"] if a["name"] == LIFECYCLE_APP)
-    lifecycle["args"]["idle_timeout_s"] = 9.0
+    index = next(i for i, a in enumerate(edited["applications"]) if a["name"] == LIFECYCLE_APP)
+    edited["applications"][index] = lifecycle = deploy_config.with_idle_timeout(edited["applications"][index], 9.0)
     lifecycle["args"]["batch_max_size"] = 3
     try:
         deploy_config.deploy(edited)

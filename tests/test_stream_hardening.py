@@ -59,7 +59,7 @@ def test_audio_before_ready_then_silence_on_a_cold_model_is_closed_after_ready()
         assert message["type"] == "error" and message["code"] == "idle_timeout", message
         assert closed_code(ws) == 1008
         assert IDLE - 0.1 <= closed - ready <= IDLE + 1.0
-        assert len(app.state.streaming.active) == 0
+        assert len(app.state.services.streaming.active) == 0
     assert lifecycle.counters.total() == 0
 
 
@@ -75,7 +75,7 @@ def test_start_and_audio_before_ready_on_a_warm_model_then_silence_is_closed():
         assert message["code"] == "idle_timeout" and "ready" in [m["type"] for m in seen]
         assert closed_code(ws) == 1008
         assert time.monotonic() - began <= IDLE + 1.5
-        assert len(app.state.streaming.active) == 0
+        assert len(app.state.services.streaming.active) == 0
 
 
 def test_no_start_is_closed_after_the_start_timeout():
@@ -118,7 +118,7 @@ def test_silent_sessions_before_ready_give_their_slots_back():
                 _seen, message = receive_until(ws, {"error"})
                 assert message["code"] == "idle_timeout"
                 assert closed_code(ws) == 1008
-        assert len(app.state.streaming.active) == 0
+        assert len(app.state.services.streaming.active) == 0
         with client.websocket_connect(STREAM) as d:
             d.send_json({"type": "start"})
             assert receive_until(d, {"ready", "error"})[1]["type"] == "ready"

@@ -58,8 +58,8 @@ def test_the_ui_download_is_the_v1_file_for_the_same_audio(stack, audio, fmt, me
 
 
 def test_a_multi_piece_file_gives_the_same_multi_cue_file_as_v1(stack, audio, tmp_path):
-    """20+ s cut into 8 s pieces on the lifecycle app: several cues, offsets applied, same bytes."""
-    path = long_speech(audio["speech_en"], tmp_path / "long.wav", 20)[0]
+    """11 s cut into 8 s pieces on the lifecycle app: several cues, offsets applied, same bytes."""
+    path = long_speech(audio["speech_en"], tmp_path / "long.wav", 10)[0]
     answer = transcribe(stack, path, app=LIFECYCLE_APP, model=SMALL)
     for fmt in ("srt", "vtt"):
         response = subtitles(stack, {"text": answer["text"], "timestamps": answer["timestamps"], "format": fmt,

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from deployments.protocol import WordTime
 from serve_app.app import create_app
-from serve_app.ingress import build_services
 from serve_app.routes import subtitles as route
+from serve_app.services.composition import build_services
 from serve_app.services.subtitles import (
     MEDIA_TYPES,
     Segment,
@@ -34,7 +34,7 @@ CUE = re.compile(r"(\d\d:\d\d:\d\d[.,]\d{3}) --> (\d\d:\d\d:\d\d[.,]\d{3})")
 
 
 def client(**settings) -> TestClient:
-    return TestClient(create_app(build_services(Settings(**settings), None, None, None, None, "test")))
+    return TestClient(create_app(build_services(Settings(**settings), None, None, None, None)))
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,14 @@
-"""Dependencies the routes share: the services stored on the app at creation."""
+"""The routes' one dependency: the services built for this ingress (serve_app.services.composition)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import Request
 
-from serve_app.services.lifecycle import LifecycleService
-from serve_app.services.status import StatusService
-from serve_app.services.transcription import TranscriptionService
-from serve_app.settings import Settings
-
-
-@dataclass
-class Services:
-    settings: Settings
-    lifecycle: LifecycleService
-    transcription: TranscriptionService
-    status: StatusService
+from serve_app.services.composition import Services
 
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+__all__ = ["Services", "services"]

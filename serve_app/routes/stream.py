@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import inspect
 
-from fastapi import APIRouter, FastAPI, WebSocket
+from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 
 from serve_app.auth import key_matches, presented_key
 from serve_app.errors import error_body
-from serve_app.services.streaming import StreamingService
 
 router = APIRouter()
 
 STREAM_PATH = "/api/transcribe/stream"
 
 
-def streaming_service(app: FastAPI) -> StreamingService:
-    """One StreamingService per ingress replica, created on first use."""
-    service = getattr(app.state, "streaming", None)
-    if service is None:
-        svc = app.state.services
-        service = StreamingService(svc.settings, svc.transcription, svc.lifecycle)
-        app.state.streaming = service
-    return service
-
-
 def _authorized(websocket: WebSocket) -> bool:
-    expected = websocket.app.state.settings.api_key
+    expected = websocket.app.state.settings.api_key_value
     if not expected:
         return True
     presented = presented_key(websocket) or websocket.query_params.get("api_key", "").strip()
@@ -68,7 +57,7 @@ async def transcribe_stream(websocket: WebSocket) -> None:
     Limits: `stream_max_sessions` concurrent sessions (at most half the ingress's `max_ongoing_requests`,
     so open sockets never starve HTTP), `stream_max_seconds` of audio per session. See docs/STREAMING.md.
     """
-    await streaming_service(websocket.app).serve(websocket, authorized=_authorized(websocket))
+    await websocket.app.state.services.streaming.serve(websocket, authorized=_authorized(websocket))
 
 
 PROTOCOL = inspect.cleandoc(transcribe_stream.__doc__).split("\n", 1)[1].strip()

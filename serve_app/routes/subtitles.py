@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
 from serve_app.auth import require_api_key
-from serve_app.protocol import ERROR_RESPONSES
+from serve_app.protocol import ERROR_RESPONSES, MAX_TIME_SECONDS, WordTimestamp
 from serve_app.routes.deps import Services, services
 from serve_app.services.subtitles import MEDIA_TYPES, subtitle_file
 
@@ -24,16 +24,6 @@ router = APIRouter()
 
 MAX_WORDS = 200_000           # ~14 hours of speech at 4 words a second
 MAX_TEXT_CHARS = 2_000_000
-MAX_WORD_CHARS = 1_000
-MAX_SECONDS = 100 * 3600.0    # no time past 100 hours
-
-
-class SubtitleWord(BaseModel):
-    """One timed word or character: an item of `timestamps` in `/api/transcribe`'s answer."""
-
-    text: str = Field(max_length=MAX_WORD_CHARS, description="The word (CJK: one character).")
-    start: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False, description="Start, in seconds.")
-    end: float = Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False, description="End, in seconds (≥ start).")
 
 
 class SubtitleRequest(BaseModel):
@@ -43,11 +33,11 @@ class SubtitleRequest(BaseModel):
     text: str = Field("", max_length=MAX_TEXT_CHARS,
                       description="The transcript: cue text is cut from it, keeping its punctuation. "
                                   "Empty or not matching the words: cues are built from the words.")
-    timestamps: list[SubtitleWord] | None = Field(
+    timestamps: list[WordTimestamp] | None = Field(
         None, max_length=MAX_WORDS, description=f"The word times, in order (at most {MAX_WORDS:,}).")
     format: Literal["srt", "vtt"] = Field(description="`srt` (SubRip) or `vtt` (WebVTT).")
     duration_seconds: float | None = Field(
-        None, gt=0, le=MAX_SECONDS, allow_inf_nan=False,
+        None, gt=0, le=MAX_TIME_SECONDS, allow_inf_nan=False,
         description="The audio's length: no cue ends after it (as `/api/transcribe` reports it).")
 
 

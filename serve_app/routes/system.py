@@ -9,18 +9,20 @@ from serve_app.auth import require_api_key
 from serve_app.languages import catalogue
 from serve_app.protocol import ERROR_RESPONSES, OffloadRequest
 from serve_app.routes.deps import Services, services
+from serve_app.status_protocol import Health, OffloadResult, Status
 
 router = APIRouter()
 
 
-@router.get("/health", tags=["system"], summary="Liveness: version, GPU, model states, queue")
-async def health(svc: Services = Depends(services)) -> dict:
+@router.get("/health", tags=["system"], summary="Liveness: version, GPU, model states, queue",
+            response_model=Health)
+async def health(svc: Services = Depends(services)) -> Health:
     return svc.status.health()
 
 
 @router.get("/api/status", tags=["system"], summary="Detailed status: GPU, models, config, languages",
-            dependencies=[Depends(require_api_key)], responses={401: ERROR_RESPONSES[401]})
-async def status(svc: Services = Depends(services)) -> dict:
+            response_model=Status, dependencies=[Depends(require_api_key)], responses={401: ERROR_RESPONSES[401]})
+async def status(svc: Services = Depends(services)) -> Status:
     return svc.status.status()
 
 
@@ -35,9 +37,10 @@ async def languages() -> dict:
              description="Answers when the chosen models' replicas have exited (200), or after `release_wait_s` "
                          "with 202 and the models still `releasing`.",
              dependencies=[Depends(require_api_key)],
-             responses={202: {"description": "Release still under way"}, 400: ERROR_RESPONSES[400],
+             response_model=OffloadResult,
+             responses={202: {"model": OffloadResult, "description": "Release still under way"}, 400: ERROR_RESPONSES[400],
                         401: ERROR_RESPONSES[401]})
 async def gpu_offload(body: OffloadRequest | None = Body(None), svc: Services = Depends(services)) -> JSONResponse:
     body = body or OffloadRequest()
     outcome = await svc.status.offload(body.models, wait=body.wait)
-    return JSONResponse(outcome, status_code=200 if outcome["complete"] else 202)
+    return JSONResponse(outcome.model_dump(mode="json"), status_code=200 if outcome.complete else 202)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
-from deployments.protocol import ALL_MODELS, REQUEST_DTYPES
+from deployments.protocol import ALL_MODELS, REQUEST_DTYPES, default_dtype
 from serve_app.errors import bad_request
 from serve_app.languages import catalogue
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.settings import Settings
+from serve_app.status_protocol import Health, OffloadResult, Status
 from serve_app.version import __version__
 
 
@@ -17,24 +16,22 @@ class StatusService:
         self.settings = settings
         self.lifecycle = lifecycle
 
-    def health(self) -> dict:
+    def health(self) -> Health:
         """From the ingress's own picture: no controller or registry call."""
         models, gpu = self.lifecycle.models(), self.lifecycle.gpu()
-        return {
-            "status": "ok",
+        return Health.model_validate({
             "version": __version__,
             "demo": self.settings.demo,
             "gpu": gpu,
             "models": {m: {"state": d["state"], "replicas": d["replicas"]} for m, d in models.items()},
             "model_loaded": any(d["state"] == "loaded" for d in models.values()),
             "queue": self.lifecycle.queue(models),
-            "time": time.time(),
-        }
+        })
 
-    def status(self) -> dict:
+    def status(self) -> Status:
         models, gpu = self.lifecycle.models(history=True), self.lifecycle.gpu()
         s = self.settings
-        return {
+        return Status.model_validate({
             "version": __version__,
             "demo": s.demo,
             "gpu": gpu,
@@ -51,14 +48,15 @@ class StatusService:
                 "max_context_chars": s.max_context_chars,
                 "default_model": s.default_model,
                 "dtypes": list(REQUEST_DTYPES),
+                "default_dtype": default_dtype(s.dtype, s.device, bool(gpu.get("available"))),
                 "device": s.device,
-                "api_key_required": bool(s.api_key),
+                "api_key_required": bool(s.api_key_value),
                 "stream_max_sessions": s.stream_max_sessions,
             },
             "languages": catalogue(),
-        }
+        })
 
-    async def offload(self, models: list[str] | None, wait: bool = True) -> dict:
+    async def offload(self, models: list[str] | None, wait: bool = True) -> OffloadResult:
         chosen = [m.strip().lower() for m in (models or []) if m.strip()] or list(ALL_MODELS)
         unknown = [m for m in chosen if m not in ALL_MODELS]
         if unknown:
@@ -66,4 +64,4 @@ class StatusService:
         gpu_before = self.lifecycle.gpu()
         outcome = await self.lifecycle.release(chosen, wait=wait)
         gpu_after = await self.lifecycle.fresh_gpu()
-        return {**outcome, "gpu_before": gpu_before, "gpu_after": gpu_after}
+        return OffloadResult.model_validate({**outcome, "gpu_before": gpu_before, "gpu_after": gpu_after})

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from deployments.protocol import WordTime
+
 DEFAULT_MAX_CHARS = 80
 DEFAULT_MAX_SECONDS = 10.0
 DEFAULT_PAUSE_SECONDS = 0.8
@@ -34,19 +36,12 @@ class TimedText(Protocol):
     end: float
 
 
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start: float
-    end: float
-
-
 @dataclass
 class Segment:
     start: float
     end: float
     text: str
-    words: list[Word] = field(default_factory=list)
+    words: list[WordTime] = field(default_factory=list)
 
 
 def is_word_char(char: str) -> bool:
@@ -137,7 +132,7 @@ def build_segments(text: str, words: Sequence[TimedText], *, max_chars: int = DE
     and (with `duration`) nothing ends after the audio does.
     """
     # Whitespace around a word is no part of it (a word of spaces is no word): the text has its own.
-    timed = [Word(w.text.strip(), float(w.start), float(w.end)) for w in words if w.text.strip()]
+    timed = [WordTime(w.text.strip(), float(w.start), float(w.end)) for w in words if w.text.strip()]
     if not timed:
         return []
     spans = locate_words(text, [w.text for w in timed])
