@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TINY_DIR ?= .cache/tiny-models
 APT_PACKAGES := ffmpeg espeak-ng chromium fonts-noto-cjk fonts-noto-color-emoji nodejs
 
-.PHONY: test venv apt tiny demo bench clean
+.PHONY: test venv apt tiny demo bench bench-vad clean
 
 test: venv apt tiny
 	TINY_MODELS_DIR=$(TINY_DIR) $(PY) -m pytest tests/ -v --durations=40
@@ -34,6 +34,9 @@ demo: venv tiny
 
 bench: venv tiny
 	TINY_MODELS_DIR=$(TINY_DIR) $(PY) -m bench.serving
+
+bench-vad: venv apt
+	$(PY) -m bench.vad
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+# Bounds of a time and a word on the wire (what POST /api/subtitles accepts; answers stay far inside).
+MAX_TIME_SECONDS = 100 * 3600.0  # no time past 100 hours
+MAX_WORD_CHARS = 1_000
 
 
 class ErrorDetail(BaseModel):
@@ -17,9 +21,16 @@ class ErrorResponse(BaseModel):
 
 
 class WordTimestamp(BaseModel):
-    text: str = Field(description="A word, or a character for CJK text.")
-    start: float = Field(description="Start, in seconds from the beginning of the audio.")
-    end: float = Field(description="End, in seconds.")
+    """One timed word (a character for CJK text) on the wire: `/api/transcribe`'s `timestamps`, the
+    streaming `final` message's, and what `/api/subtitles` reads back. Built from the services'
+    `deployments.protocol.WordTime` (attributes) as well as from JSON."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    text: str = Field(max_length=MAX_WORD_CHARS, description="A word, or a character for CJK text.")
+    start: float = Field(ge=0, le=MAX_TIME_SECONDS, allow_inf_nan=False,
+                         description="Start, in seconds from the beginning of the audio.")
+    end: float = Field(ge=0, le=MAX_TIME_SECONDS, allow_inf_nan=False, description="End, in seconds (≥ start).")
 
 
 class TranscriptionResponse(BaseModel):
@@ -32,6 +43,9 @@ class TranscriptionResponse(BaseModel):
     process_time_seconds: float
     load_time_seconds: float = Field(description="Time spent waiting for a model to load (0 when warm).")
     rtf: float = Field(description="Real-time factor: process time / audio duration.")
+    skipped_seconds: float = Field(
+        0.0, description="Audio the voice-activity detector found no speech in, so never sent to the model "
+                         "(long non-speech stretches of files longer than one piece, or all of such a file without speech).")
 
 
 class OffloadRequest(BaseModel):

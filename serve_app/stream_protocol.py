@@ -1,8 +1,8 @@
 """Messages of the streaming protocol (`WebSocket /api/transcribe/stream`), and its close codes.
 
 Client -> server: one JSON `start`, then binary PCM frames of any size, then a JSON `stop`.
-Server -> client: `loading` (only while a cold model loads), `ready`, `partial`*, one `final`,
-or an `error` followed by a close. docs/STREAMING.md is the full description.
+Server -> client: `loading` (only while a cold model loads), `ready`, `partial`* and (with the
+VAD on) `speech_started` / `speech_stopped`, one `final`, or an `error` followed by a close. docs/STREAMING.md is the full description.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from serve_app.protocol import WordTimestamp
 
 PCM_FORMATS = ("pcm_s16le", "f32le")
 MIN_SAMPLE_RATE = 8_000
@@ -75,7 +77,7 @@ class StartMessage(BaseModel):
     sample_rate: int = Field(16_000, description=f"Rate of the PCM that follows, {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz.")
     format: str = Field("pcm_s16le", description="`pcm_s16le` (16-bit little-endian) or `f32le` (float32 LE).")
     return_timestamps: bool = Field(False, description="Word/character times in the `final` message.")
-    dtype: str | None = Field(None, description="`bfloat16` or `float16`; empty = what is loaded.")
+    dtype: str | None = Field(None, description="`bfloat16`, `float16` or `float32`; empty = what is loaded.")
 
 
 class LoadingMessage(BaseModel):
@@ -101,10 +103,18 @@ class PartialMessage(BaseModel):
     duration_seconds: float = Field(description="Seconds of audio (from the start of the stream) this partial covers.")
 
 
-class WordTimestampOut(BaseModel):
-    text: str
-    start: float
-    end: float
+class SpeechStartedMessage(BaseModel):
+    """Silero VAD heard speech begin (only with vad_enabled)."""
+
+    type: Literal["speech_started"] = "speech_started"
+    start_seconds: float = Field(description="Where the speech starts (with its padding), in seconds from the stream's start.")
+
+
+class SpeechStoppedMessage(BaseModel):
+    """The speech ended: a pause of vad_min_silence_ms followed it (only with vad_enabled)."""
+
+    type: Literal["speech_stopped"] = "speech_stopped"
+    end_seconds: float = Field(description="Where the speech ends (with its padding), in seconds from the stream's start.")
 
 
 class FinalMessage(BaseModel):
@@ -120,7 +130,7 @@ class FinalMessage(BaseModel):
     finalize_seconds: float = Field(0.0, description="From `stop` to this message.")
     compute_seconds: float = Field(0.0, description="Model time attributed to this session (batch time / batch size).")
     segments: int = Field(0, description="How many committed windows the stream was cut into.")
-    timestamps: list[WordTimestampOut] | None = None
+    timestamps: list[WordTimestamp] | None = None
     timestamps_error: dict | None = Field(None, description="Why timestamps are missing when they were asked for.")
 
 

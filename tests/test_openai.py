@@ -225,9 +225,9 @@ def test_temperature_is_accepted_and_checked(client, audio):
 
 # ---- errors ---------------------------------------------------------------------------------
 def test_bad_file_raises_with_our_message(client):
-    with pytest.raises(openai.APIStatusError) as caught:
+    with pytest.raises(openai.BadRequestError) as caught:  # 400, as OpenAI answers a file it cannot decode
         client.audio.transcriptions.create(model="whisper-1", file=("a.wav", b"not audio " * 100))
-    assert caught.value.status_code == 415 and caught.value.code == "not_audio"
+    assert caught.value.status_code == 400 and caught.value.code == "not_audio"
     assert caught.value.type == "invalid_request_error" and caught.value.param == "file"
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.transcriptions.create(model="whisper-1", file=("a.wav", b""))
@@ -347,7 +347,7 @@ async def _pieces(*texts, fail_after: int | None = None):
 async def _events(*texts, fail_after=None):
     import json
 
-    from serve_app.routes.openai_compat import stream_events
+    from serve_app.services.openai_transcription import stream_events
 
     rest = _pieces(*texts, fail_after=fail_after)
     first = await anext(rest)

@@ -15,6 +15,7 @@ from serve_app.protocol import (
     ErrorResponse,
     OffloadRequest,
     TranscriptionResponse,
+    WordTimestamp,
 )
 from serve_app.stream_protocol import (
     ErrorMessage,
@@ -23,7 +24,6 @@ from serve_app.stream_protocol import (
     PartialMessage,
     ReadyMessage,
     StartMessage,
-    WordTimestampOut,
     dump,
 )
 
@@ -112,7 +112,7 @@ def test_final_message_always_has_timestamps_even_when_null():
 
 
 def test_final_message_with_timestamps_and_their_error():
-    body = dump(final(timestamps=[WordTimestampOut(text="hello", start=0.1, end=0.5)]))
+    body = dump(final(timestamps=[WordTimestamp(text="hello", start=0.1, end=0.5)]))
     assert body["timestamps"] == [{"text": "hello", "start": 0.1, "end": 0.5}]
     failed = dump(final(timestamps_error={"code": "unsupported_language", "message": "No aligner."}))
     assert failed["timestamps"] is None and failed["timestamps_error"]["code"] == "unsupported_language"
@@ -166,6 +166,6 @@ def test_transcription_response_requires_the_brief_fields():
 def test_transcription_response_round_trip():
     body = {"text": "你好", "language": "Chinese", "model": "qwen3-asr-0.6b", "dtype": "bfloat16",
             "timestamps": [{"text": "你", "start": 0.0, "end": 0.2}], "duration_seconds": 1.0,
-            "process_time_seconds": 0.1, "load_time_seconds": 0.0, "rtf": 0.1}
+            "process_time_seconds": 0.1, "load_time_seconds": 0.0, "rtf": 0.1, "skipped_seconds": 0.0}
     assert TranscriptionResponse.model_validate(body).model_dump() == body
     assert TranscriptionResponse.model_validate({**body, "timestamps": None}).timestamps is None

@@ -46,9 +46,14 @@ async def read_until_closed(ws, timeout: float = 180) -> list[dict]:
     return messages
 
 
+VAD_NOTICES = ("speech_started", "speech_stopped")  # may come between any two messages once audio flows
+
+
 async def expect(ws, kind: str, timeout: float = 180) -> dict:
     async with asyncio.timeout(timeout):
         message = json.loads(await ws.recv())
+        while message["type"] in VAD_NOTICES and kind not in VAD_NOTICES:
+            message = json.loads(await ws.recv())
     assert message["type"] == kind, message
     return message
 

@@ -23,7 +23,7 @@ from serve_app.services.streaming.config import StreamConfig
 from serve_app.services.streaming.pcm import PcmDecoder
 from serve_app.services.streaming.recognizer import Decoded, Recognizer
 from serve_app.services.streaming.segmenter import FRAME, find_forced_cut, find_quiet_cut, plan_cuts
-from serve_app.services.streaming.service import session_limit
+from serve_app.services.streaming.service import StreamingService, session_limit
 from serve_app.services.transcription import TranscriptionService
 from serve_app.settings import Settings
 from serve_app.stream_protocol import StartMessage
@@ -293,6 +293,9 @@ class FakeLifecycle:
 
 
 def fake_app(asr=None, running=1, **settings_kw) -> tuple[FastAPI, FakeAsr, FakeLifecycle]:
+    # `speech()` here is noise, which Silero rightly hears as no speech: these session tests run the
+    # energy path (the VAD path has its own tests on espeak speech in test_vad_stream_unit.py).
+    settings_kw.setdefault("vad_enabled", False)
     settings = Settings(**settings_kw)
     asr = asr or FakeAsr()
     lifecycle = FakeLifecycle(running)
@@ -300,7 +303,8 @@ def fake_app(asr=None, running=1, **settings_kw) -> tuple[FastAPI, FakeAsr, Fake
     app = FastAPI()
     app.state.settings = settings
     app.state.services = type("S", (), {"settings": settings, "transcription": transcription,
-                                         "lifecycle": lifecycle})()
+                                         "lifecycle": lifecycle,
+                                         "streaming": StreamingService(settings, transcription, lifecycle)})()
     app.include_router(stream_route.router)
     return app, asr, lifecycle
 
@@ -472,7 +476,7 @@ def test_session_limit_and_disconnect_frees_the_slot():
                 with pytest.raises(WebSocketDisconnect) as closed:
                     c.receive_json()
                 assert closed.value.code == 1013
-        assert len(app.state.streaming.active) == 0
+        assert len(app.state.services.streaming.active) == 0
         # The server cancels the session's in-flight decode after the socket closes: give it a moment.
         deadline = time.monotonic() + 10
         while lifecycle.counters.total() and time.monotonic() < deadline:

@@ -25,7 +25,7 @@ def test_model_ids_are_case_insensitive():
 @pytest.mark.parametrize("kwargs,code", [
     ({"model": "tiny"}, "unknown_model"),
     ({"language": "xx"}, "unsupported_language"),
-    ({"dtype": "float32"}, "invalid_dtype"),
+    ({"dtype": "float64"}, "invalid_dtype"),
     ({"context": "c" * 11}, "context_too_long"),
     ({"language": "vi", "return_timestamps": True}, "timestamps_unsupported_language"),
 ])

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
@@ -46,6 +46,12 @@ from serve_app.services.admission import Admission, overloaded
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.subtitles import join_words
 from serve_app.settings import Settings
+from serve_app.vad.file_plan import plan_file
+from serve_app.vad.silero import shared_vad
+from serve_app.vad.spans import VadParams
+
+if TYPE_CHECKING:
+    from serve_app.services.transcription_events import TranscriptionProgress
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +101,9 @@ class TranscribeOptions:
     return_timestamps: bool = False
     dtype: str | None = None
     context: str = ""
+    # With return_timestamps: a detected language the aligner cannot time answers without
+    # timestamps (None) instead of 422 (OpenAI's segments and subtitles fall back to the pieces).
+    timestamps_best_effort: bool = False
 
     @property
     def forced_language(self) -> str | None:
@@ -130,6 +139,7 @@ class Transcript:
     timestamps: list[WordTime] | None = None
     pieces: list[PieceText] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
+    skipped_seconds: float = 0.0  # audio the VAD found no speech in: never sent to the model
 
     @property
     def rtf(self) -> float:
@@ -190,9 +200,27 @@ class TranscriptionService:
         return audio
 
     # ---- running ------------------------------------------------------------------------
-    def split(self, samples: np.ndarray, return_timestamps: bool) -> list[Piece]:
+    def piece_limit_seconds(self, return_timestamps: bool) -> float:
         limit = self.settings.align_piece_seconds if return_timestamps else self.settings.asr_piece_seconds
-        limit = min(limit, self.settings.asr_piece_seconds)
+        return min(limit, self.settings.asr_piece_seconds)
+
+    def pieces(self, samples: np.ndarray, return_timestamps: bool, *, vad_short: bool = False) -> list[Piece]:
+        """What the model hears (blocking: a worker thread's job). A file longer than one piece, with
+        VAD: its speech, cut at pauses (serve_app.vad.file_plan), none at all without speech. A file
+        that fits one piece goes whole, as to a direct model call: there is nothing to cut, and the
+        model itself answers no speech with no text, so VAD would only add its cost (~2 ms of CPU per
+        second of audio) to every short request; `vad_short` checks it for speech all the same (a
+        Realtime commit: no turn without speech is sent). Without VAD: the energy splitter's pieces."""
+        limit = int(self.piece_limit_seconds(return_timestamps) * SAMPLE_RATE)
+        if not self.settings.vad_enabled or (samples.shape[0] <= limit and not vad_short):
+            return self.split(samples, return_timestamps)
+        plan = plan_file(shared_vad().probabilities(samples), samples.shape[0], VadParams.from_settings(self.settings),
+                         limit=limit, skip=int(self.settings.vad_skip_seconds * SAMPLE_RATE))
+        return [Piece(i, samples[start:end], start / SAMPLE_RATE) for i, (start, end) in enumerate(plan.pieces)]
+
+    def split(self, samples: np.ndarray, return_timestamps: bool) -> list[Piece]:
+        """qwen-asr's energy splitter: every sample, in pieces of at most the limit."""
+        limit = self.piece_limit_seconds(return_timestamps)
         if samples.shape[0] <= limit * SAMPLE_RATE:
             return [Piece(0, samples, 0.0)]
         # qwen-asr looks for a quiet cut up to `expand` either side of its target: aim `expand`
@@ -226,20 +254,26 @@ class TranscriptionService:
     async def _asr(self, options: TranscribeOptions, piece: Piece) -> AsrResult:
         return await self.recognize(options, piece.audio)
 
-    async def stream_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
-                            started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
-        """Transcribes all pieces concurrently (they batch), yields them in order as they finish.
+    async def transcribe_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
+                                started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
+        """Cuts the audio into pieces, transcribes them concurrently (they batch) and yields each
+        in order as it finishes: the text of a long file as it comes (the SSE of `/v1`).
 
         Takes an admission slot for as long as it runs (503 + Retry-After when none is free)."""
         async with self.admission.slot():
-            async for item in self._stream_pieces(options, audio, started):
+            async for item in self._transcribe_pieces(options, audio, started):
                 yield item
 
-    async def _stream_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
-                             started: float | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
+    async def _transcribe_pieces(self, options: TranscribeOptions, audio: DecodedAudio,
+                             started: float | None = None,
+                             progress: TranscriptionProgress | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
         started = started or time.time()
-        # Finding quiet cuts in a long file takes a while: never on the event loop.
-        pieces = await asyncio.to_thread(self.split, audio.samples, options.return_timestamps)
+        # Finding speech and pauses in a long file takes a while: never on the event loop.
+        pieces = await asyncio.to_thread(self.pieces, audio.samples, options.return_timestamps)
+        if progress is not None:
+            progress.planned(len(pieces), sum(p.audio.shape[0] for p in pieces) / SAMPLE_RATE)
+        if not pieces:  # no speech: the model is not asked (nor loaded)
+            return
         # Pieces of one file go out together so they batch, but never more than a replica
         # takes at once: a long file must not trip the backpressure meant for overload.
         window = asyncio.Semaphore(max(1, self.settings.model_max_ongoing_requests))
@@ -259,28 +293,35 @@ class TranscriptionService:
                 for task in tasks:
                     task.cancel()
 
-    async def transcribe(self, source: BinaryIO, options: TranscribeOptions) -> Transcript:
+    async def transcribe(self, source: BinaryIO, options: TranscribeOptions,
+                         progress: TranscriptionProgress | None = None) -> Transcript:
+        """`progress` (optional) hears the plan, each piece in order and the alignment step."""
         # Admitted before decoding: a refused request costs no decode either.
         async with self.admission.slot():
             audio = await self.decode(source)
-            return await self._transcribe_audio(audio, options)
+            return await self._transcribe_audio(audio, options, progress)
 
     async def transcribe_audio(self, audio: DecodedAudio, options: TranscribeOptions) -> Transcript:
         async with self.admission.slot():
             return await self._transcribe_audio(audio, options)
 
-    async def _transcribe_audio(self, audio: DecodedAudio, options: TranscribeOptions) -> Transcript:
+    async def _transcribe_audio(self, audio: DecodedAudio, options: TranscribeOptions,
+                                progress: TranscriptionProgress | None = None) -> Transcript:
         started_wall = time.time()
         started = time.perf_counter()
         pieces: list[PieceText] = []
         results: list[AsrResult] = []
-        async for piece, result in self._stream_pieces(options, audio, started_wall):
+        async for piece, result in self._transcribe_pieces(options, audio, started_wall, progress):
             pieces.append(piece)
             results.append(result)
-        load_wait = max(0.0, max(r.replica_loaded_at for r in results) - started_wall)
+            if progress is not None:
+                progress.piece_done(piece)
+        load_wait = max(0.0, max((r.replica_loaded_at for r in results), default=0.0) - started_wall)
         language = effective_language(options.language, [p.language for p in pieces])
         timestamps = None
-        if options.return_timestamps:
+        if options.return_timestamps and (can_align(language) or not options.timestamps_best_effort):
+            if progress is not None:
+                progress.aligning()
             timestamps, align_load = await self.align(audio, pieces, language, started_wall)
             load_wait = max(load_wait, align_load)
         process = max(0.0, time.perf_counter() - started - load_wait)
@@ -289,13 +330,14 @@ class TranscriptionService:
             text=join_pieces([p.text for p in pieces]),
             language=language,
             model=options.model,
-            dtype=results[0].dtype,
+            dtype=results[0].dtype if results else options.dtype or "",
             duration_seconds=round(audio.duration, 3),
             process_time_seconds=round(process, 4),
             load_time_seconds=round(load_wait, 3),
             timestamps=timestamps,
             pieces=pieces,
             batch_sizes=[r.batch_size for r in results],
+            skipped_seconds=round(max(0.0, audio.duration - sum(p.duration for p in pieces)), 3),
         )
 
     async def align(self, audio: DecodedAudio, pieces: list[PieceText], language: str,

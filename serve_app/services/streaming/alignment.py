@@ -13,7 +13,6 @@ from serve_app.audio import DecodedAudio
 from serve_app.errors import ApiError
 from serve_app.services.streaming.recognizer import Decoded
 from serve_app.services.transcription import PieceText, TranscriptionService
-from serve_app.stream_protocol import WordTimestampOut
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +35,15 @@ class SessionAlignments:
             decoded.language, time.time())
         return [WordTime(w.text, round(w.start + offset, 3), round(w.end + offset, 3)) for w in words]
 
-    async def collect(self) -> tuple[list[WordTimestampOut] | None, dict | None]:
+    async def collect(self) -> tuple[list[WordTime] | None, dict | None]:
         """All words in order, or (None, the error the final reports) when one piece failed."""
         results = await asyncio.gather(*self.tasks, return_exceptions=True)
-        words: list[WordTimestampOut] = []
+        words: list[WordTime] = []
         for result in results:
             if isinstance(result, ApiError):
                 return None, {"code": result.code, "message": result.message}
             if isinstance(result, BaseException):
                 logger.error("streaming alignment failed", exc_info=result)
                 return None, {"code": "alignment_failed", "message": f"Alignment failed: {type(result).__name__}."}
-            words.extend(WordTimestampOut(text=w.text, start=w.start, end=w.end) for w in result)
+            words.extend(result)
         return words, None

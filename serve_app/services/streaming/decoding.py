@@ -14,7 +14,6 @@ from deployments.protocol import AsrResult
 from serve_app.errors import ApiError
 from serve_app.services.streaming.channel import StreamError
 from serve_app.services.streaming.recognizer import Decoded
-from serve_app.services.streaming.segmenter import has_speech
 from serve_app.services.transcription import TranscribeOptions, TranscriptionService
 from serve_app.stream_protocol import CLOSE_INTERNAL, CLOSE_TRY_AGAIN
 
@@ -58,12 +57,13 @@ class SessionModel:
         except Exception as exc:
             raise model_error(exc) from None
 
-    async def decode(self, options: TranscribeOptions, pieces: list[np.ndarray]) -> list[Decoded]:
-        """All pieces at once: they ride in one batch (with other sessions' and file requests)."""
+    async def decode(self, options: TranscribeOptions, pieces: list[np.ndarray], speech: list[bool]) -> list[Decoded]:
+        """All pieces at once: they ride in one batch (with other sessions' and file requests); a
+        piece without `speech` is not sent and decodes to ""."""
         forced = options.forced_language
 
-        async def one(piece: np.ndarray) -> Decoded:
-            if not has_speech(piece):
+        async def one(piece: np.ndarray, heard: bool) -> Decoded:
+            if not heard:
                 return Decoded("", forced or "")
             result = await self.recognize(options, piece)
             self.stats.compute_seconds += result.process_seconds / max(1, result.batch_size)
@@ -73,6 +73,6 @@ class SessionModel:
 
         started = time.perf_counter()
         async with self.lifecycle.serving(options.model):
-            results = await asyncio.gather(*(one(p) for p in pieces))
+            results = await asyncio.gather(*(one(p, s) for p, s in zip(pieces, speech)))
         self.stats.process_seconds += time.perf_counter() - started
         return list(results)

@@ -13,7 +13,7 @@ from serve_app.qwen_utils import merge_languages
 from deployments.protocol import SAMPLE_RATE
 from serve_app.services.streaming.config import StreamConfig
 from serve_app.services.streaming.pcm import AudioBuffer
-from serve_app.services.streaming.segmenter import CutPlanner, plan_cuts
+from serve_app.services.streaming.segmenter import CutPlanner, SpeechGate, energy_gate, plan_cuts
 from serve_app.services.transcription import join_pieces
 from serve_app.stream_protocol import PartialMessage
 
@@ -34,11 +34,14 @@ class Decoded:
 
 
 class Recognizer:
-    """Committed text + one open window; `cut_planner` decides where the window is cut."""
+    """Committed text + one open window; `cut_planner` decides where the window is cut,
+    `speech_gate` which pieces are worth a model call."""
 
-    def __init__(self, config: StreamConfig, cut_planner: CutPlanner = plan_cuts) -> None:
+    def __init__(self, config: StreamConfig, cut_planner: CutPlanner = plan_cuts,
+                 speech_gate: SpeechGate = energy_gate) -> None:
         self.config = config
         self.cut_planner = cut_planner
+        self.speech_gate = speech_gate
         self.audio = AudioBuffer()
         self.window_start = 0
         self.stable_text = ""
@@ -77,6 +80,10 @@ class Recognizer:
 
     def pieces(self, tick: Tick) -> list[np.ndarray]:
         return [self.audio.view(a, b) for a, b in tick.cuts] + [self.audio.view(*tick.open)]
+
+    def speech(self, tick: Tick) -> list[bool]:
+        """For each piece of `pieces(tick)`: does it go to the model (a piece without speech decodes to "")."""
+        return [self.speech_gate(a, b, self.audio.view(a, b)) for a, b in [*tick.cuts, tick.open]]
 
     def apply(self, tick: Tick, cut_results: list[Decoded], open_result: Decoded) -> None:
         for result in cut_results:

@@ -1,7 +1,8 @@
 """Where to cut an open window: quiet points found from frame energy (numpy only, no I/O).
 
-`plan_cuts` is the default `CutPlanner`, the recognizer's seam for "where to cut": another
-segmenter (a VAD, say) only has to return increasing cut indexes for the same window.
+`plan_cuts` is the energy `CutPlanner`, the recognizer's seam for "where to cut", and
+`energy_gate` the energy `SpeechGate` ("is there speech to send to the model"); with the VAD on,
+`streaming.speech.VadCutPlanner` provides both.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ SPEECH_PEAK = 0.003                  # a piece whose peak stays under -50 dBFS i
 class CutPlanner(Protocol):
     def __call__(self, samples: np.ndarray, config: StreamConfig) -> list[int]:
         """Increasing cut indexes into `samples` (an open window); audio after the last cut stays open."""
+        ...
+
+
+class SpeechGate(Protocol):
+    def __call__(self, start: int, end: int, samples: np.ndarray) -> bool:
+        """Whether `samples` (absolute [start, end) of the stream) hold speech worth a model call."""
         ...
 
 
@@ -110,3 +117,7 @@ def plan_cuts(samples: np.ndarray, config: StreamConfig) -> list[int]:
 
 def has_speech(samples: np.ndarray) -> bool:
     return samples.size > 0 and float(np.max(np.abs(samples))) >= SPEECH_PEAK
+
+
+def energy_gate(start: int, end: int, samples: np.ndarray) -> bool:
+    return has_speech(samples)

@@ -10,6 +10,7 @@ from serve_app.services.streaming.segmenter import CutPlanner, plan_cuts
 from serve_app.services.streaming.session import StreamSession
 from serve_app.settings import Settings
 from serve_app.stream_protocol import CLOSE_POLICY, CLOSE_TRY_AGAIN
+from serve_app.vad.spans import VadParams
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +30,18 @@ class StreamingService:
         self.lifecycle = lifecycle
         self.config = StreamConfig.from_settings(settings)
         self.cut_planner = cut_planner
+        # Silero VAD per session (settings.vad_enabled); None: `cut_planner` and frame energy decide.
+        self.vad_params = VadParams.from_settings(settings) if settings.vad_enabled else None
         self.max_sessions = session_limit(settings.stream_max_sessions, settings.max_ongoing_requests)
         if self.max_sessions < settings.stream_max_sessions:
             logger.warning("stream_max_sessions=%d lowered to %d: sockets may hold at most half of the ingress's "
                            "%d ongoing requests", settings.stream_max_sessions, self.max_sessions,
                            settings.max_ongoing_requests)
         self.active: set[StreamSession] = set()
+        self.shared_with: list = []  # other socket services (Realtime) whose sessions count against the limit
+
+    def open_sessions(self) -> int:
+        return len(self.active) + sum(len(other.active) for other in self.shared_with)
 
     async def serve(self, websocket, *, authorized: bool) -> None:
         """Runs one WebSocket from accept to close; never raises."""
@@ -48,7 +55,7 @@ class StreamingService:
             await channel.fail(StreamError("unauthorized", "A valid API key is required: add ?api_key=<key> to the "
                                            "URL or send Authorization: Bearer <key>.", CLOSE_POLICY))
             return
-        if len(self.active) >= self.max_sessions:
+        if self.open_sessions() >= self.max_sessions:
             await channel.fail(StreamError(
                 "too_many_sessions",
                 f"All {self.max_sessions} streaming sessions are in use; retry shortly or use POST /api/transcribe.",

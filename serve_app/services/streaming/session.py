@@ -14,9 +14,16 @@ from serve_app.errors import ApiError
 from serve_app.services.streaming.alignment import SessionAlignments
 from serve_app.services.streaming.channel import Channel, ClientGone, StreamError
 from serve_app.services.streaming.decoding import SessionModel, SessionStats
-from serve_app.services.streaming.inbound import check_frame, deadline, parse_control, parse_start, timeout_error
+from serve_app.services.streaming.inbound import (
+    check_frame,
+    deadline,
+    parse_control,
+    parse_start,
+    timeout_error,
+)
 from serve_app.services.streaming.pcm import PcmDecoder
 from serve_app.services.streaming.recognizer import Recognizer
+from serve_app.services.streaming.speech import VadCutPlanner, speech_message
 from serve_app.services.transcription import TranscribeOptions
 from serve_app.stream_protocol import (
     CLOSE_INTERNAL,
@@ -29,6 +36,7 @@ from serve_app.stream_protocol import (
     ReadyMessage,
     StartMessage,
 )
+from serve_app.vad.live import LiveVad
 
 if TYPE_CHECKING:
     from serve_app.services.streaming.service import StreamingService
@@ -45,7 +53,13 @@ class StreamSession:
         self.service = service
         self.config = service.config
         self.channel = channel
-        self.recognizer = Recognizer(self.config, service.cut_planner)
+        # With the VAD on, Silero decides where to cut and what is speech; else frame energy does.
+        self.vad = LiveVad(service.vad_params) if service.vad_params is not None else None
+        if self.vad is not None:
+            planner = VadCutPlanner(self.vad)
+            self.recognizer = Recognizer(self.config, planner, planner.gate)
+        else:
+            self.recognizer = Recognizer(self.config, service.cut_planner)
         self.inbox: asyncio.Queue = asyncio.Queue(maxsize=64)
         self.options: TranscribeOptions | None = None
         self.start_message: StartMessage | None = None
@@ -249,19 +263,32 @@ class StreamSession:
         self.ready_at = time.monotonic()
         self.ready = True
 
+    async def _listen(self) -> None:
+        """Runs the VAD over the audio it has not heard (in a worker thread), then tells the client
+        where speech started and stopped."""
+        if self.vad is None:
+            return
+        fresh = self.recognizer.audio.view(self.vad.fed, self.recognizer.total).copy()
+        await asyncio.to_thread(self.vad.feed, fresh)
+        for event in self.vad.events():
+            await self.channel.send(speech_message(event))
+
     async def _step(self, final: bool) -> None:
+        await self._listen()
         tick = self.recognizer.plan()
         if final and tick.reuse:
             self.recognizer.apply(tick, [], self.recognizer.hypothesis)
             open_piece = self.recognizer.pieces(tick)[-1]
         else:
             pieces = self.recognizer.pieces(tick)
-            results = await self.model.decode(self.options, pieces)
+            results = await self.model.decode(self.options, pieces, self.recognizer.speech(tick))
             if self.options.return_timestamps:
                 for (start, _), piece, result in zip(tick.cuts, pieces, results):
                     self.alignments.later(piece, start, result)
             open_piece = pieces[-1]
             self.recognizer.apply(tick, results[:-1], results[-1])
+        if self.vad is not None:
+            self.vad.forget_before(self.recognizer.window_start)
         if final and self.options.return_timestamps:
             self.alignments.later(open_piece, tick.open[0], self.recognizer.hypothesis)
 
