@@ -87,10 +87,11 @@ ARG PYTHON_VERSION
 # The models first: this layer only changes when the models stage does.
 COPY --from=models /models /models
 
-# System packages: ffmpeg (audio decoding), curl (healthcheck, wheel download).
+# System packages: ffmpeg (audio decoding), espeak-ng (the UI's built-in sample clips, made on the
+# server), curl (healthcheck, wheel download).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg curl ca-certificates \
+    && apt-get install -y --no-install-recommends ffmpeg espeak-ng curl ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 # Non-root user. The NVIDIA runtime exposes /dev/nvidia* world-accessible, so GPU use needs no root.

@@ -107,12 +107,13 @@ run_local() {
 # --- Docker mode ---------------------------------------------------------------------------
 
 COMPOSE=()
+DEMO_HINT="Or, without Docker: ./start.sh --demo runs the whole product (UI, API, MCP) on this machine with tiny CPU models, no GPU and no downloads; ./start.sh --local runs the real models here."
 
 find_compose() {
     command -v docker >/dev/null 2>&1 ||
         die "Docker is not installed (no 'docker' on PATH)." \
             "Install Docker Engine: https://docs.docker.com/engine/install/" \
-            "Without Docker: ./start.sh --demo (tiny CPU models) or ./start.sh --local."
+            "$DEMO_HINT"
     if docker compose version >/dev/null 2>&1; then
         COMPOSE=(docker compose)
     elif command -v docker-compose >/dev/null 2>&1 && docker-compose version >/dev/null 2>&1; then
@@ -120,11 +121,13 @@ find_compose() {
     else
         die "The Docker Compose plugin is missing ('docker compose' does not work)." \
             "Install it: sudo apt-get install docker-compose-plugin" \
-            "(https://docs.docker.com/compose/install/linux/)."
+            "(https://docs.docker.com/compose/install/linux/)." \
+            "$DEMO_HINT"
     fi
     docker info >/dev/null 2>&1 ||
         die "Cannot reach the Docker daemon." \
-            "Is it running (sudo systemctl start docker)? Is your user in the 'docker' group?"
+            "Is it running (sudo systemctl start docker)? Is your user in the 'docker' group?" \
+            "$DEMO_HINT"
 }
 
 check_nvidia_runtime() {

@@ -104,11 +104,27 @@ AUTO_ENTRY = {
     "aligner": True, "model_language": None,
 }
 
+
+
+def card_names(language: Language) -> tuple[str, ...]:
+    """The names the model card uses for a dialect: `Sichuan` for "Sichuan dialect", `Wu language`
+    for "Wu" (the card lists "Wu language" and "Minnan language")."""
+    if language.group != "dialect":
+        return ()
+    if language.name.endswith(" dialect"):
+        return (language.name.removesuffix(" dialect"),)
+    if " " not in language.name:
+        return (f"{language.name} language",)
+    return ()
+
+
 _BY_KEY: dict[str, Language] = {}
 for _language in LANGUAGES:
     _BY_KEY[_language.code.lower()] = _language
     _BY_KEY.setdefault(_language.name.lower(), _language)
     _BY_KEY.setdefault(_language.native_name.lower(), _language)
+    for _name in card_names(_language):
+        _BY_KEY.setdefault(_name.lower(), _language)
 
 
 class UnknownLanguage(ValueError):
@@ -125,7 +141,7 @@ def resolve_language(value: str | None) -> Language | None:
         return _BY_KEY[key]
     raise UnknownLanguage(
         f"Unknown language {echo(value)}. Use 'auto', a code such as 'en', 'zh', 'ja', 'yue', or an "
-        "English name such as 'Japanese'; GET /api/languages lists all 52."
+        "English name such as 'Japanese' or 'Sichuan'; GET /api/languages lists all 52."
     )
 
 

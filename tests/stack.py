@@ -32,6 +32,7 @@ CAPPED_PREFIX = "/sc"
 CAPPED_SLOTS = 4  # the capped app's Ingress max_ongoing_requests: its stream session limit becomes 2
 PREFIXES = {MAIN_APP: "", LIFECYCLE_APP: LIFECYCLE_PREFIX, AUTH_APP: AUTH_PREFIX, CAPPED_APP: CAPPED_PREFIX}
 APPS = tuple(PREFIXES)
+UI_PIECE_SECONDS = 20
 
 
 def free_port() -> int:
@@ -62,6 +63,12 @@ def tiny_args(tiny: dict[str, str]) -> dict:
         # Both ASR models stay warm, so tests that alternate models pay no cold start each time.
         # The switch policy (on in serve_config.yaml) is exercised on the auth app.
         "release_other_on_switch": False,
+        # The main app runs as the demo does (the same scripted checkpoints, found by folder), so
+        # /health and the UI report demo: true; the lifecycle app (random weights) is not a demo.
+        "demo": True,
+        "tiny_models_dir": str(Path(tiny[ALIGNER_SCRIPTED]).parent),
+        # A minute of audio (the 2 MB upload limit) is three pieces: the UI's progress has steps.
+        "asr_piece_seconds": UI_PIECE_SECONDS,
     }
 
 
@@ -72,13 +79,13 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
     config = deploy_config.without_gpus(config)
     config = deploy_config.with_args(config, **tiny_args(tiny))
     main = config["applications"][0]
-    lifecycle = {
+    lifecycle = deploy_config.with_idle_timeout({
         **main,
         "name": LIFECYCLE_APP,
         "route_prefix": LIFECYCLE_PREFIX,
         # Random weights for the 1.7B slot: deterministic junk, for parity with a direct call.
         # torch_threads 0: threads follow the CPUs the replica is given (here every core).
-        "args": {**main["args"], "idle_timeout_s": LIFECYCLE_IDLE_S, "release_other_on_switch": False,
+        "args": {**main["args"], "release_other_on_switch": False, "demo": False,
                  "torch_threads": 0,
                  "model_1_7b_source": tiny["asr-random"],
                  # long audio comes back whole from several pieces; tiny queues show backpressure
@@ -89,7 +96,7 @@ def test_config(tiny: dict[str, str], port: int) -> dict:
                  # streaming deadlines short enough to watch, and two sessions to fill
                  "stream_idle_timeout_s": LIFECYCLE_STREAM_IDLE_S, "stream_start_timeout_s": LIFECYCLE_STREAM_IDLE_S,
                  "stream_max_sessions": LIFECYCLE_STREAM_SESSIONS},
-    }
+    }, LIFECYCLE_IDLE_S)
     config["applications"].append(lifecycle)
     config["applications"].append(auth_app(main))
     config["applications"].append(capped_app(main))
