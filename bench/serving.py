@@ -155,7 +155,10 @@ def bench_config(tiny: dict[str, str], port: int) -> dict:
     config = test_stack.test_config(tiny, port)
     service = config["applications"][0]
     service["args"].update({"torch_threads": 0, "max_upload_mb": 500, "model_max_ongoing_requests": 32,
-                            "batch_wait_timeout_s": 0.02, "max_new_tokens": 16})
+                            "batch_wait_timeout_s": 0.02, "max_new_tokens": 16,
+                            # the checkpoint the direct call loads, cut into production-sized pieces
+                            "demo": False})
+    service["args"].pop("asr_piece_seconds", None)
     floor = {"name": FLOOR_APP, "route_prefix": "/floor", "import_path": "bench.noop_graph:build_floor",
              "runtime_env": {"env_vars": {"PYTHONPATH": str(ROOT)}}}
     config["applications"] = [service, floor]
