@@ -35,6 +35,7 @@ from tests.test_mcp import McpProcess, mcp_env
 SCRIPTED = "hello world"
 WRONG_KEY = "not-the-key"
 STREAM_PATH = "/api/transcribe/stream"
+REALTIME_PATH = "/v1/realtime"
 
 # Routes that answer without a key, on purpose: what each one gives away is checked below.
 PUBLIC = {
@@ -45,8 +46,9 @@ PUBLIC = {
     ("GET", "/redoc"),
     ("GET", "/openapi.json"),             # the schema /docs renders
     ("GET", STREAM_PATH),                 # plain HTTP on the WebSocket path: 426 and how to connect
+    ("GET", REALTIME_PATH),               # the same for the Realtime socket
 }
-PUBLIC_MOUNTS = {"/ui"}                   # static assets of the UI
+PUBLIC_MOUNTS = {"/ui", "/docs-assets"}   # static assets of the UI and of /docs (Swagger UI, ReDoc)
 
 # A request per protected route that passes validation once the key is accepted, and the
 # status it then gets. Cheap on purpose: no model is loaded by these.
@@ -60,6 +62,8 @@ WITH_KEY = {
     ("POST", "/v1/audio/transcriptions"): ({"data": {"model": "whisper-1"}}, 400),
     ("GET", "/v1/models"): ({}, 200),
     ("GET", "/v1/models/{model_id}"): ({}, 200),
+    ("GET", "/api/samples"): ({}, 200),
+    ("GET", "/api/samples/{sample_id}.wav"): ({}, 404),  # no such clip: the key was accepted all the same
 }
 PATH_PARAMS = {"model_id": ASR_MODELS[1]}
 
@@ -124,7 +128,7 @@ def test_route_table_is_what_this_file_knows():
     assert PUBLIC <= HTTP_ROUTES, PUBLIC - HTTP_ROUTES
     assert set(PROTECTED) == set(WITH_KEY), (
         f"routes to classify: {sorted(set(PROTECTED) ^ set(WITH_KEY))}")
-    assert SOCKET_ROUTES == {STREAM_PATH}
+    assert SOCKET_ROUTES == {STREAM_PATH, REALTIME_PATH}
     assert MOUNTS == PUBLIC_MOUNTS
 
 

@@ -14,6 +14,7 @@ from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.model_view import ModelView
 from serve_app.services.openai_transcription import OpenAITranscriptionService
 from serve_app.services.realtime import RealtimeService
+from serve_app.services.samples import SampleService
 from serve_app.services.status import StatusService
 from serve_app.services.streaming import StreamingService
 from serve_app.services.transcription import TranscriptionService
@@ -29,6 +30,7 @@ class Services:
     streaming: StreamingService
     openai: OpenAITranscriptionService
     realtime: RealtimeService
+    samples: SampleService
 
 
 def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry) -> Services:
@@ -61,4 +63,5 @@ def build_services(settings: Settings, asr_1_7b, asr_0_6b, aligner, registry) ->
         streaming=streaming,
         openai=OpenAITranscriptionService(settings, transcription),
         realtime=RealtimeService(settings, transcription, lifecycle, streaming),
+        samples=SampleService(),
     )
