@@ -181,11 +181,16 @@ class Cleared(ServerEvent):
     type: Literal["input_audio_buffer.cleared"] = "input_audio_buffer.cleared"
 
 
-class TranscriptDelta(ServerEvent):
-    type: Literal["conversation.item.input_audio_transcription.delta"] = \
-        "conversation.item.input_audio_transcription.delta"
+class ItemTranscriptionEvent(ServerEvent):
+    """An event about the transcription of one committed audio item."""
+
     item_id: str
     content_index: int = 0
+
+
+class TranscriptDelta(ItemTranscriptionEvent):
+    type: Literal["conversation.item.input_audio_transcription.delta"] = \
+        "conversation.item.input_audio_transcription.delta"
     delta: str
 
 
@@ -194,11 +199,9 @@ class DurationUsage(BaseModel):
     seconds: float
 
 
-class TranscriptCompleted(ServerEvent):
+class TranscriptCompleted(ItemTranscriptionEvent):
     type: Literal["conversation.item.input_audio_transcription.completed"] = \
         "conversation.item.input_audio_transcription.completed"
-    item_id: str
-    content_index: int = 0
     transcript: str
     usage: DurationUsage
 
@@ -211,11 +214,9 @@ class ErrorDetail(BaseModel):
     event_id: str | None = Field(None, description="The client event that caused it, when it had an id.")
 
 
-class TranscriptFailed(ServerEvent):
+class TranscriptFailed(ItemTranscriptionEvent):
     type: Literal["conversation.item.input_audio_transcription.failed"] = \
         "conversation.item.input_audio_transcription.failed"
-    item_id: str
-    content_index: int = 0
     error: ErrorDetail
 
 

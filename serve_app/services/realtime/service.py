@@ -22,15 +22,8 @@ INTENT = "transcription"
 class RealtimeChannel(Channel):
     """Realtime events are sent whole: OpenAI's shapes carry explicit nulls (`turn_detection: null`)."""
 
-    async def send(self, message) -> None:
-        async with self._lock:
-            if self.closed:
-                raise ClientGone()
-            try:
-                await self.websocket.send_text(message.model_dump_json())
-            except Exception as exc:
-                self.closed = True
-                raise ClientGone() from exc
+    def encode(self, message) -> str:
+        return message.model_dump_json()
 
 
 class RealtimeService:

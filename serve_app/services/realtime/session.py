@@ -113,13 +113,8 @@ class RealtimeSession:
 
     async def _read(self) -> None:
         while True:
-            try:
-                message = await self.channel.websocket.receive()
-            except Exception as exc:  # the transport went away under us
-                self.channel.closed = True
-                raise ClientGone() from exc
-            if message["type"] == "websocket.disconnect":
-                self.channel.closed = True
+            message = await self.channel.receive()
+            if message is None:
                 return
             self.last_heard = time.monotonic()
             await self.inbox.put(message)

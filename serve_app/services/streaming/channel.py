@@ -35,15 +35,30 @@ class Channel:
         self.closed = False
         self._lock = asyncio.Lock()
 
+    def encode(self, message: BaseModel) -> str:
+        return json.dumps(dump(message), ensure_ascii=False)
+
     async def send(self, message: BaseModel) -> None:
         async with self._lock:
             if self.closed:
                 raise ClientGone()
             try:
-                await self.websocket.send_text(json.dumps(dump(message), ensure_ascii=False))
+                await self.websocket.send_text(self.encode(message))
             except Exception as exc:
                 self.closed = True
                 raise ClientGone() from exc
+
+    async def receive(self) -> dict | None:
+        """The next raw ASGI message; None once the client has disconnected."""
+        try:
+            message = await self.websocket.receive()
+        except Exception as exc:  # the transport went away under us
+            self.closed = True
+            raise ClientGone() from exc
+        if message["type"] == "websocket.disconnect":
+            self.closed = True
+            return None
+        return message
 
     async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         async with self._lock:

@@ -126,13 +126,8 @@ class StreamSession:
     async def _read(self) -> None:
         """Raw receive -> inbox; returns when the client disconnects. Never cancelled mid-receive but at the end."""
         while True:
-            try:
-                message = await self.channel.websocket.receive()
-            except Exception as exc:  # the transport went away under us
-                self.channel.closed = True
-                raise ClientGone() from exc
-            if message["type"] == "websocket.disconnect":
-                self.channel.closed = True
+            message = await self.channel.receive()
+            if message is None:
                 return
             self.last_heard = time.monotonic()
             await self.inbox.put(message)
