@@ -336,7 +336,7 @@ def test_copy_button_copies_the_transcript(transcribed):
     watch.assert_clean(requests=False)
 
 
-def test_api_error_is_shown_as_a_toast_with_the_server_message(open_page, stack, audio):
+def test_api_error_stays_in_the_card_with_the_server_message(open_page, stack, audio):
     page, watch = open_page()
     page.click("#tab-upload")
     page.set_input_files("#file-input", str(audio["silence"]))
@@ -344,10 +344,11 @@ def test_api_error_is_shown_as_a_toast_with_the_server_message(open_page, stack,
     expected = httpx.post(stack.url("/api/transcribe"), files={"file": ("silence.wav", audio["silence"].read_bytes(), "audio/wav")},
                           timeout=120).json()["error"]["message"]
     page.click("#go-btn")
-    toast = page.wait_for_selector(".toast[data-type='error']", timeout=RESULT_TIMEOUT_MS)
-    assert expected in toast.text_content()
+    # issue 14: a failed job's error stays in the transcript card (not a toast that vanishes)
+    card = page.wait_for_selector("#result-card[data-state='error']", timeout=RESULT_TIMEOUT_MS)
+    assert expected in page.text_content("#error-message")
+    assert card.is_visible() and page.is_visible("#retry-btn")
     assert page.is_visible("#go-btn") and not page.is_visible("#busy")
-    assert page.get_attribute("#result-card", "data-state") == "empty"
     assert not watch.page_errors
 
 
@@ -509,14 +510,21 @@ def test_forced_language_and_model_are_sent(open_page, audio):
     page.click("label.seg-opt:has(input[value='qwen3-asr-0.6b'])")
     assert page.is_checked("input[name='model'][value='qwen3-asr-0.6b']")
     page.fill("#opt-context", "hello, world")
-    # Chromium does not expose multipart bodies with files to Playwright: record the form fields in the page.
-    page.evaluate("""() => { window.__sent = []; const orig = window.fetch;
-        window.fetch = (url, opts = {}) => {
-          if (String(url).endsWith('/api/transcribe') && opts.body instanceof FormData) {
-            window.__sent.push(Object.fromEntries([...opts.body.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : `file:${v.name}`])));
+    # Chromium does not expose multipart bodies with files to Playwright: record the form fields in the page,
+    # whichever way the page sends them (XMLHttpRequest, for upload progress, or fetch).
+    page.evaluate("""() => { window.__sent = [];
+        const record = (url, body) => {
+          if (String(url).endsWith('/api/transcribe') && body instanceof FormData) {
+            window.__sent.push(Object.fromEntries([...body.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : `file:${v.name}`])));
           }
-          return orig(url, opts);
-        }; }""")
+        };
+        const origFetch = window.fetch;
+        window.fetch = (url, opts = {}) => { record(url, opts.body); return origFetch(url, opts); };
+        const origOpen = XMLHttpRequest.prototype.open;
+        const origSend = XMLHttpRequest.prototype.send;
+        XMLHttpRequest.prototype.open = function (method, url, ...rest) { this.__url = url; return origOpen.call(this, method, url, ...rest); };
+        XMLHttpRequest.prototype.send = function (body) { record(this.__url, body); return origSend.call(this, body); };
+        }""")
     upload_and_transcribe(page, audio["speech_en"], timestamps=False)
     sent = page.evaluate("window.__sent")
     assert len(sent) == 1

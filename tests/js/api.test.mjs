@@ -209,3 +209,20 @@ test('timing headers parse to seconds; missing or malformed ones are null', () =
   assert.deepEqual(timingHeaders({}), { load: null, process: null, total: null });
   assert.deepEqual(timingHeaders(new Headers({ 'x-time-load': '0' })).load, 0, 'zero is a value, not missing');
 });
+
+test('a proxy\'s HTML error page is never the message: the status line, flagged foreign', async () => {
+  const page = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
+  installFetch({ 'GET /api/status': () => new Response(page, { status: 502, statusText: 'Bad Gateway', headers: { 'content-type': 'text/html' } }) });
+  const err = await rejects(api.status());
+  assert.equal(err.message, 'HTTP 502 Bad Gateway');
+  assert.equal(err.code, 'http_502');
+  assert.equal(err.foreign, true);
+  assert.doesNotMatch(err.message, /</);
+});
+
+test('the service\'s own JSON error is not foreign', async () => {
+  installFetch({ 'GET /api/status': () => jsonResponse({ error: { code: 'overloaded', message: 'Busy.' } }, { status: 503 }) });
+  const err = await rejects(api.status());
+  assert.equal(err.foreign, false);
+  assert.equal(err.message, 'Busy.');
+});

@@ -138,7 +138,8 @@ test('without a GPU the panel says so with the reason, and keeps the note across
   assert.ok(note);
   assert.equal(note.getAttribute('role'), 'note');
   assert.equal(note.querySelector('.no-gpu-title').textContent, 'No GPU detected');
-  assert.equal(note.querySelector('.no-gpu-reason').textContent, 'Models run on the CPU. CUDA not available');
+  assert.equal(note.querySelector('.no-gpu-reason').textContent, 'Models run on the CPU. GPU monitoring is unavailable (CUDA not available).');
+  assert.equal(note.querySelector('.no-gpu-reason').title, 'CUDA not available', "the server's words stay in the tooltip");
   await panel.refresh();
   assert.equal($('gpu-list').querySelector('.no-gpu'), note);
   net.routes['GET /api/status'] = () => jsonResponse(status({ gpu: { available: true, gpus: [] } }));

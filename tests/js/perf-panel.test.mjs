@@ -9,7 +9,8 @@ const env = installDom({ languages: ['en'] });
 installFetch();
 const { initI18n } = await import('../../ui/js/i18n.js');
 await initI18n();
-const { PerfPanel } = await import('../../ui/js/perf-panel.js');
+const { PerfPanel, loadNote } = await import('../../ui/js/perf-panel.js');
+const { GpuPanel } = await import('../../ui/js/gpu-panel.js');
 
 let panel;
 let $;
@@ -118,4 +119,50 @@ test('each new result flashes the panel', () => {
 test('render without a result keeps the dashes', () => {
   panel.render();
   assert.deepEqual(values(), ['—', '—', '—', '—', '—', '—']);
+});
+
+// /api/status `models` after a cold request with timestamps: both models loaded during its wait.
+const MODELS = {
+  'qwen3-asr-1.7b': { id: 'qwen3-asr-1.7b', label: 'Qwen3-ASR 1.7B', kind: 'asr', state: 'loaded', load_seconds: 3.14159, loaded_at: 1000.0 },
+  'qwen3-asr-0.6b': { id: 'qwen3-asr-0.6b', label: 'Qwen3-ASR 0.6B', kind: 'asr', state: 'loaded', load_seconds: 1.5, loaded_at: 1000.5 },
+  'qwen3-forced-aligner': { id: 'qwen3-forced-aligner', label: 'Qwen3-ForcedAligner', kind: 'aligner', state: 'loaded', load_seconds: 0.25, loaded_at: 1004.0 },
+};
+
+test('the load note names the models this request waited for, with their load time', () => {
+  const r = { model: 'qwen3-asr-1.7b', timestamps: [] };
+  assert.equal(loadNote(r, 6, MODELS, 'en'), 'Qwen3-ASR 1.7B loaded in 3.14 s · Qwen3-ForcedAligner loaded in 0.25 s');
+  assert.equal(loadNote({ model: 'qwen3-asr-1.7b', timestamps: null }, 6, MODELS, 'en'), 'Qwen3-ASR 1.7B loaded in 3.14 s',
+    'no timestamps: the aligner is not part of this request');
+  assert.equal(loadNote(r, 0.5, MODELS, 'en'), 'Qwen3-ForcedAligner loaded in 0.25 s',
+    'the 1.7B finished loading 4 s before the latest load: before this short wait began');
+});
+
+test('a warm request says the model was already loaded; unknown says nothing', () => {
+  assert.equal(loadNote({ model: 'qwen3-asr-1.7b' }, 0, MODELS, 'en'), 'model was already loaded');
+  assert.equal(loadNote({ model: 'qwen3-asr-1.7b' }, null, MODELS, 'en'), '');
+  assert.equal(loadNote({ model: 'qwen3-asr-1.7b' }, 2, {}, 'en'), '', 'no status yet');
+});
+
+test('the perf panel and the GPU panel give the same load number in the same words', async () => {
+  panel.show({ rtf: 0.1, model: 'qwen3-asr-0.6b', load_time_seconds: 2.5 }, { models: MODELS });
+  assert.equal($('perf-load').textContent, '2.50 s');
+  assert.equal($('perf-load-note').textContent, 'Qwen3-ASR 0.6B loaded in 1.50 s');
+  installFetch({ 'GET /api/status': { gpu: { available: false }, models: MODELS, config: {} } });
+  const gpu = new GpuPanel({
+    card: $('gpu-card'), gpuList: $('gpu-list'), modelList: $('model-list'),
+    foot: $('gpu-foot'), releaseAll: $('release-all'),
+  });
+  await gpu.refresh();
+  clearTimeout(gpu.timer);
+  const row = $('model-list').querySelector('[data-model="qwen3-asr-0.6b"]');
+  const gpuText = row.querySelector('.model-meta').children[3].textContent;
+  assert.equal(gpuText, 'loaded in 1.50 s');
+  assert.ok($('perf-load-note').textContent.endsWith(gpuText), `${$('perf-load-note').textContent} / ${gpuText}`);
+});
+
+test('setMemory brings the models of the poll after the result into the load note', () => {
+  panel.show({ rtf: 0.1, model: 'qwen3-asr-0.6b', load_time_seconds: 2.5 }, {});
+  assert.equal($('perf-load-note').textContent, '');
+  panel.setMemory(null, false, MODELS);
+  assert.equal($('perf-load-note').textContent, 'Qwen3-ASR 0.6B loaded in 1.50 s');
 });

@@ -28,6 +28,9 @@ test.beforeEach(async () => {
     pendingNote: $('pending-note'), transcriptWrap: $('transcript-wrap'), transcript: $('transcript'), stable: $('t-stable'), unstable: $('t-unstable'),
     actions: $('result-actions'), live: $('badge-live'), badgeLang: $('badge-lang'), badgeLangText: $('badge-lang-text'), badgeModel: $('badge-model'),
     copy: $('copy-btn'), exportButtons: d.querySelectorAll('[data-export]'),
+    pendingProgress: $('pending-progress'), pendingBar: $('pending-bar'), pendingFill: $('pending-fill'),
+    pendingPercent: $('pending-percent'), pendingDetail: $('pending-detail'), pendingText: $('pending-text'),
+    error: $('result-error'), errorTitle: $('error-title'), errorMessage: $('error-message'), errorMeta: $('error-meta'), retry: $('retry-btn'),
     ts: {
       section: $('ts-section'), canvas: $('ts-canvas'), audio: $('ts-audio'), play: $('ts-play'), time: $('ts-time'), count: $('ts-count'),
       words: $('ts-words'), tableWrap: $('ts-table-wrap'), tbody: d.querySelector('#ts-table tbody'), zoomIn: $('ts-zoom-in'), zoomOut: $('ts-zoom-out'),
@@ -237,4 +240,49 @@ test('relabel re-translates the pending label', async () => {
   assert.notEqual(els.pendingLabel.textContent, 'action.working');
   assert.equal(els.pendingLabel.dataset.i18n, 'action.working');
   await setUiLanguage('en');
+});
+
+test('server progress fills the bar with percent, pieces, an estimate and the text so far', () => {
+  view.showPending('action.working', performance.now());
+  view.setUpload(50, 100);
+  assert.equal(els.pendingLabel.dataset.i18n, 'progress.uploading');
+  assert.equal(els.pendingPercent.textContent, '50%');
+  view.setUpload(100, 100);
+  assert.equal(els.pendingLabel.dataset.i18n, 'action.working');
+  view.setProgress({ stage: 'transcribing', pieces_done: 1, pieces_total: 4, audio_seconds_done: 20, audio_seconds_total: 80, text: 'hello' }, 10);
+  assert.equal(els.pendingPercent.textContent, '25%');
+  assert.equal(els.pendingBar.getAttribute('aria-valuenow'), '25');
+  assert.match(els.pendingDetail.textContent, /piece 1 of 4/);
+  assert.match(els.pendingDetail.textContent, /left/);
+  assert.equal(els.pendingText.textContent, 'hello');
+  assert.equal(els.pendingText.hidden, false);
+  view.showEmpty();
+  assert.equal(els.pendingProgress.hidden, true, 'a new job starts without the old bar');
+  assert.equal(els.pendingText.textContent, '');
+});
+
+test('an error stays in the card with its title, message, code and a Retry that calls back', () => {
+  let retried = 0;
+  const err = Object.assign(new Error('Audio is 0.05 s; the minimum is 0.1 s.'), { code: 'audio_too_short', status: 422 });
+  view.showError(err, { onRetry: () => { retried += 1; } });
+  assert.equal(els.card.dataset.state, 'error');
+  assert.deepEqual(shown(), []);
+  assert.equal(els.error.hidden, false);
+  assert.equal(els.errorTitle.textContent, 'The audio is too short');
+  assert.equal(els.errorMessage.textContent, 'Audio is 0.05 s; the minimum is 0.1 s.');
+  assert.equal(els.errorMeta.textContent, 'audio_too_short · HTTP 422');
+  els.retry.onclick();
+  assert.equal(retried, 1);
+  clock.tick(60_000);
+  assert.equal(els.error.hidden, false, 'it does not vanish like a toast');
+  view.showEmpty();
+  assert.equal(els.error.hidden, true);
+});
+
+test('a proxy error page is named as such, never shown as HTML', () => {
+  const err = Object.assign(new Error('HTTP 502 Bad Gateway'), { code: 'http_502', status: 502, foreign: true });
+  view.showError(err, {});
+  assert.equal(els.errorTitle.textContent, 'A proxy in front of the service failed');
+  assert.match(els.errorMessage.textContent, /HTTP 502/);
+  assert.equal(els.retry.hidden, true, 'no Retry without a callback');
 });

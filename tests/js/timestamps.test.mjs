@@ -11,6 +11,8 @@ installFetch();
 const { initI18n } = await import('../../ui/js/i18n.js');
 await initI18n();
 const { TimestampView } = await import('../../ui/js/timestamps.js');
+const { indexAt, segmentAt, playEnd, MIN_PLAY_SECONDS } = await import('../../ui/js/timeline-hit.js');
+const { segmentBounds, MIN_SEGMENT_PX } = await import('../../ui/js/timeline-draw.js');
 
 const TS = [
   { text: 'Hello', start: 0.1, end: 0.5 }, { text: 'world', start: 0.6, end: 1.0 },
@@ -47,7 +49,7 @@ test('setData renders one chip and one table row per word and shows the section'
   assert.ok(!els.section.hidden);
   assert.equal(chips().length, 5);
   assert.equal(chips()[0].firstChild.textContent, 'Hello');
-  assert.equal(chips()[0].querySelector('small').textContent, '0.10s');
+  assert.equal(chips()[0].querySelector('small').textContent, '0.10–0.50', 'a chip shows start–end');
   assert.equal(chips()[0].title, '0.100 – 0.500 s');
   const rows = els.tbody.querySelectorAll('tr');
   assert.equal(rows.length, 5);
@@ -85,14 +87,14 @@ test('the duration covers the longest of audio, peaks and the last word', () => 
 
 test('the word at a time is found inside spans, and none in the gaps', () => {
   view.setData({ timestamps: TS, duration: 4 });
-  assert.equal(view._indexAt(0.1), 0);
-  assert.equal(view._indexAt(0.3), 0);
-  assert.equal(view._indexAt(0.5), 0);
-  assert.equal(view._indexAt(0.55), -1);
-  assert.equal(view._indexAt(2.35), 3);
-  assert.equal(view._indexAt(3.1), 4);
-  assert.equal(view._indexAt(3.5), -1);
-  assert.equal(view._indexAt(0), -1);
+  assert.equal(indexAt(view.items, 0.1), 0);
+  assert.equal(indexAt(view.items, 0.3), 0);
+  assert.equal(indexAt(view.items, 0.5), 0);
+  assert.equal(indexAt(view.items, 0.55), -1);
+  assert.equal(indexAt(view.items, 2.35), 3);
+  assert.equal(indexAt(view.items, 3.1), 4);
+  assert.equal(indexAt(view.items, 3.5), -1);
+  assert.equal(indexAt(view.items, 0), -1);
 });
 
 test('clicking a word plays just its span and stops at its end', async () => {
@@ -233,8 +235,8 @@ test('a canvas click plays the word under the pointer, or seeks in a gap', () =>
 
 test('the canvas hit test forgives a few pixels next to a thin word', () => {
   view.setData({ timestamps: TS, duration: 4 });
-  assert.equal(view._segmentAt(127, 1000), 0, '0.5075 s is 3 px past "Hello"');
-  assert.equal(view._segmentAt(137, 1000), -1, '7 px away is a miss');
+  assert.equal(segmentAt(view.items, view.view, 127, 1000), 0, '0.5075 s is 3 px past "Hello"');
+  assert.equal(segmentAt(view.items, view.view, 137, 1000), -1, '7 px away is a miss');
 });
 
 test('hovering the canvas names the word in the tooltip', () => {
@@ -321,4 +323,73 @@ test('the stop timer pauses exactly at the word end, re-arming if audio lags', a
   } finally {
     clock.uninstall();
   }
+});
+
+// A zero-length word (start == end: the aligner gives these for punctuation-like tokens).
+const WITH_INSTANT = [{ text: 'a', start: 0.1, end: 0.5 }, { text: '嗯', start: 1.2, end: 1.2 }, { text: 'b', start: 2.0, end: 2.5 }];
+
+test('a zero-length word keeps its chip, shows start–end and is marked instant', () => {
+  view.setData({ timestamps: WITH_INSTANT, audioUrl: 'blob:a', duration: 4 });
+  assert.equal(chips().length, 3);
+  assert.equal(chips()[1].querySelector('small').textContent, '1.20–1.20');
+  assert.ok(chips()[1].classList.contains('is-instant'));
+  assert.ok(!chips()[0].classList.contains('is-instant'));
+});
+
+test('clicking a zero-length word plays a short window and keeps it active', () => {
+  view.setData({ timestamps: WITH_INSTANT, audioUrl: 'blob:a', duration: 4 });
+  chips()[1].click();
+  assert.equal(els.audio.currentTime, 1.2);
+  assert.ok(Math.abs(view.stopAt - (1.2 + MIN_PLAY_SECONDS)) < 1e-9, String(view.stopAt));
+  assert.equal(els.audio.playCalls, 1);
+  els.audio.currentTime = 1.3; // inside the window, past the word's own (empty) span
+  view._tick();
+  assert.equal(view.active, 1, 'the clicked word stays highlighted while its window plays');
+  assert.ok(chips()[1].classList.contains('is-active'));
+});
+
+test('a zero-length word is drawn at least MIN_SEGMENT_PX wide and the canvas hits it', () => {
+  view.setData({ timestamps: WITH_INSTANT, audioUrl: 'blob:a', duration: 4 });
+  const { x0, x1 } = segmentBounds(WITH_INSTANT[1], view.view, 1000);
+  assert.equal(x0, 300);
+  assert.equal(x1 - x0, MIN_SEGMENT_PX);
+  assert.equal(segmentAt(view.items, view.view, 301, 1000), 1, 'inside the drawn segment');
+  fire(els.canvas, 'click', { clientX: 301 });
+  assert.equal(els.audio.currentTime, 1.2);
+  assert.equal(view.active, 1);
+});
+
+test('playEnd: the word end; a zero-length word plays MIN_PLAY_SECONDS, never past the audio', () => {
+  assert.equal(playEnd({ start: 1, end: 2 }), 2);
+  assert.equal(playEnd({ start: 1, end: 1.05 }), 1.05, 'a short word still stops at its own end');
+  assert.equal(playEnd({ start: 1, end: 1 }), 1 + MIN_PLAY_SECONDS);
+  assert.equal(playEnd({ start: 3.9, end: 3.9 }, 4), 4);
+});
+
+// The transcript follows playback (transcript-follow.js through TimestampView's els.follow).
+const { alignWords } = await import('../../ui/js/transcript-follow.js');
+
+test('alignWords marks each timed word in the text once, in order, and keeps the text as it is', () => {
+  const items = [{ text: 'hello' }, { text: 'world' }, { text: 'missing' }, { text: 'hello' }];
+  const pieces = alignWords('hello, world and hello', items);
+  assert.equal(pieces.map((p) => p.text).join(''), 'hello, world and hello');
+  assert.deepEqual(pieces.filter((p) => p.i >= 0).map((p) => [p.text, p.i]), [['hello', 0], ['world', 1], ['hello', 3]]);
+  assert.deepEqual(alignWords('你好世界', [{ text: '你' }, { text: '好' }, { text: '世界' }]).map((p) => p.i), [0, 1, 2]);
+});
+
+test('the transcript text lights the playing word and a click on it plays from there', () => {
+  const follow = $('t-stable');
+  view = new TimestampView({ ...els, follow });
+  view.setData({ timestamps: TS, audioUrl: 'blob:a', duration: 4, text: 'Hello world, this is fine.' });
+  assert.equal(follow.textContent, 'Hello world, this is fine.');
+  const words = follow.querySelectorAll('.tw');
+  assert.deepEqual(words.map((w) => w.textContent), ['Hello', 'world', 'this', 'is', 'fine']);
+  view.seek(2.35);
+  assert.ok(words[3].classList.contains('is-active'));
+  assert.ok(!words[2].classList.contains('is-active'));
+  words[4].click();
+  assert.equal(els.audio.currentTime, 2.5);
+  assert.equal(view.stopAt, null, 'plays on past the word');
+  assert.ok(els.audio.playCalls >= 1);
+  assert.ok(words[4].classList.contains('is-active'));
 });

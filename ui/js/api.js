@@ -24,7 +24,7 @@ export function setApiKey(key) {
   } catch { /* ignore */ }
 }
 
-async function request(path, { method = 'GET', body, json, signal, timeoutMs } = {}) {
+async function request(path, { method = 'GET', body, json, signal, timeoutMs, as } = {}) {
   const headers = new Headers();
   const key = getApiKey();
   if (key) headers.set('Authorization', `Bearer ${key}`);
@@ -52,22 +52,39 @@ async function request(path, { method = 'GET', body, json, signal, timeoutMs } =
   }
   const type = res.headers.get('content-type') || '';
   let data = null;
-  if (type.includes('json')) data = await res.json().catch(() => null);
+  if (as === 'blob' && res.ok) data = await res.blob();
+  else if (type.includes('json')) data = await res.json().catch(() => null);
   else data = await res.text().catch(() => '');
-  if (!res.ok) {
-    const e = data && typeof data === 'object' ? data.error : null;
-    let message = e?.message;
-    if (!message && data && typeof data === 'object' && data.detail) {
-      message = typeof data.detail === 'string' ? data.detail : JSON.stringify(data.detail);
-    }
-    if (!message) message = (typeof data === 'string' && data.trim().slice(0, 300)) || `HTTP ${res.status} ${res.statusText}`;
-    throw new ApiError(message, {
-      code: e?.code || (res.status === 401 ? 'unauthorized' : `http_${res.status}`),
-      status: res.status,
-      retryAfter: res.headers.get('Retry-After'),
-    });
-  }
+  if (!res.ok) throw apiErrorFrom({ status: res.status, statusText: res.statusText, data, retryAfter: res.headers.get('Retry-After') });
   return { data, headers: res.headers, status: res.status };
+}
+
+/** A body that is a web page (a proxy's 502, a login portal): never shown to the user as text. */
+function looksLikeMarkup(text) {
+  return /^\s*</.test(text) || /<\/?(html|body|head|title|h1|center|pre)\b/i.test(text);
+}
+
+/**
+ * The ApiError for a failed answer: the server's {error: {code, message}} when it sent one; a
+ * plain-text body as it is (its first 300 characters); anything else (an HTML error page) only as "HTTP <status>", flagged
+ * `foreign` so the page can say that something in front of the service answered.
+ */
+export function apiErrorFrom({ status, statusText = '', data, retryAfter = null }) {
+  const e = data && typeof data === 'object' ? data.error : null;
+  let message = e?.message;
+  let foreign = false;
+  if (!message && data && typeof data === 'object' && data.detail) {
+    message = typeof data.detail === 'string' ? data.detail : JSON.stringify(data.detail);
+  }
+  if (!message && typeof data === 'string' && data.trim() && !looksLikeMarkup(data)) message = data.trim().slice(0, 300);
+  if (!message) { message = `HTTP ${status} ${statusText}`.trim(); foreign = !e; }
+  const err = new ApiError(message, {
+    code: e?.code || (status === 401 ? 'unauthorized' : `http_${status}`),
+    status,
+    retryAfter,
+  });
+  err.foreign = foreign;
+  return err;
 }
 
 export const api = {
@@ -78,6 +95,10 @@ export const api = {
   transcribe: (form, { signal } = {}) => request('/api/transcribe', { method: 'POST', body: form, signal }),
   /** POST /api/subtitles: the server's SRT/VTT file (text) for `body` (exports.js subtitleRequest). */
   subtitles: (body, opts) => request('/api/subtitles', { method: 'POST', json: body, timeoutMs: 120000, ...opts }).then((r) => r.data),
+  /** GET /api/samples: the built-in sample clips ({available, samples: [{id, language, transcript, url}]}). */
+  samples: (opts) => request('/api/samples', { timeoutMs: 15000, ...opts }).then((r) => r.data),
+  /** One sample clip (a URL from api.samples) as a Blob. */
+  sampleAudio: (url, opts) => request(url, { timeoutMs: 60000, as: 'blob', ...opts }).then((r) => r.data),
   /** POST /api/gpu-offload; models omitted = all. */
   offload: (models) => request('/api/gpu-offload', { method: 'POST', json: models && models.length ? { models } : {} }).then((r) => r.data),
 };

@@ -9,6 +9,7 @@ export const app = {
   settings: loadSettings(),
   languages: [],
   busy: null, // {onCancel, timer, startedAt} while a request runs
+  offline: false, // the status poll cannot reach the service (status-ui.js setOffline)
   lastShown: null, // {result, source} to restore after a failed/cancelled request
   resultAudioUrl: null,
   picker: null,
@@ -16,4 +17,5 @@ export const app = {
   result: null,
   perf: null,
   gpu: null,
+  history: null, // history-ui.js: recent transcripts in IndexedDB
 };

@@ -13,16 +13,32 @@ export function updateGoButton() {
   const go = $('go-btn');
   const { input, settings } = app;
   const src = input?.source;
-  go.disabled = !!app.busy || !src || (input && input.recordingActive);
+  go.disabled = !!app.busy || !src || !!src.refusal || (input && input.recordingActive) || app.offline === true;
   const key = settings.streaming ? 'action.stream' : 'action.transcribe';
   $('go-label').dataset.i18n = key;
   $('go-label').textContent = t(key);
   go.title = !src ? t(input?.tab === 'mic' ? 'action.needRecording' : 'action.needFile') : '';
 }
 
+/** While a request runs the settings it was sent with are locked (the controls that were already
+ * disabled stay so afterwards). */
+function lockSettings(locked) {
+  const card = document.querySelector('.card-settings');
+  card.dataset.locked = String(locked);
+  card.querySelectorAll('input, select, textarea, button').forEach((el) => {
+    if (locked) {
+      if (!el.disabled) { el.disabled = true; el.dataset.lockedByBusy = ''; }
+    } else if (el.dataset.lockedByBusy !== undefined) {
+      el.disabled = false;
+      delete el.dataset.lockedByBusy;
+    }
+  });
+}
+
 /** Enter the busy state; `onCancel` runs on Cancel or Escape. Returns the start time. */
 export function beginBusy(labelKey, onCancel) {
   const startedAt = performance.now();
+  lockSettings(true);
   $('action-bar').dataset.busy = 'true';
   $('busy').hidden = false;
   setBusyLabel(labelKey);
@@ -38,6 +54,7 @@ export function endBusy() {
   if (!app.busy) return;
   clearInterval(app.busy.timer);
   app.busy = null;
+  lockSettings(false);
   $('action-bar').dataset.busy = 'false';
   $('busy').hidden = true;
   app.gpu.setFast(false);

@@ -3,7 +3,8 @@
 // call POST /api/gpu-offload and show the memory coming back.
 import { api } from './api.js';
 import { t, getUiLanguage } from './i18n.js';
-import { formatCountdown, formatMB, formatNumber } from './format.js';
+import { formatCountdown, formatMB, formatNumber, formatSeconds } from './format.js';
+import { describeGpuReason } from './gpu-reasons.js';
 
 const STATES = ['not_loaded', 'loading', 'loaded', 'releasing'];
 
@@ -32,6 +33,7 @@ export class GpuPanel {
     this.tickTimer = null;
     this.releasing = new Set();
     this.fast = false;
+    this.offline = false;
     this.failures = 0;
     this.gpuRows = new Map();
     this.rows = new Map();
@@ -140,7 +142,8 @@ export class GpuPanel {
       title.textContent = t('gpu.none');
       const sub = document.createElement('p');
       sub.className = 'no-gpu-reason';
-      sub.textContent = gpu.reason ? `${t('gpu.noneSub')} ${gpu.reason}` : t('gpu.noneSub');
+      sub.textContent = gpu.reason ? `${t('gpu.noneSub')} ${describeGpuReason(gpu.reason, t)}` : t('gpu.noneSub');
+      if (gpu.reason) sub.title = gpu.reason; // the server's own words, for whoever runs it
       txt.append(title, sub);
       box.append(txt);
       this.gpuList.append(box);
@@ -162,7 +165,7 @@ export class GpuPanel {
       return row.root;
     }));
     const anyLoaded = Object.values(models).some((m) => m.state === 'loaded' || m.state === 'loading');
-    this.releaseAll.disabled = this.releasing.size > 0 || !anyLoaded;
+    this.releaseAll.disabled = this.offline || this.releasing.size > 0 || !anyLoaded;
     // --- footer ---
     const q = s.queue || {};
     const cfg = s.config || {};
@@ -266,17 +269,26 @@ export class GpuPanel {
     const bits = state === 'loaded' ? [m.dtype, m.device].filter(Boolean).join(' · ') : '';
     row.info.hidden = !bits;
     set(row.info, bits);
-    const loadedIn = state === 'loaded' && m.load_seconds ? t('gpu.loadedIn', { s: formatNumber(m.load_seconds, loc, 1) }) : '';
+    // the same words and number as the performance panel's note on a request that waited for this load
+    const loadedIn = state === 'loaded' && m.load_seconds ? t('gpu.loadedIn', { time: formatSeconds(m.load_seconds, loc) }) : '';
     row.loadedIn.hidden = !loadedIn;
     set(row.loadedIn, loadedIn);
     set(row.btnLabel, t('gpu.release'));
     row.btn.setAttribute('aria-label', t('gpu.releaseModel', { name: m.label || id }));
-    row.btn.disabled = state === 'not_loaded' || this.releasing.has(id);
+    row.btn.disabled = this.offline || state === 'not_loaded' || this.releasing.has(id);
   }
 
-  /** Count idle timers down between polls. */
+  /** Unreachable service: the panel greys out, countdowns stop, Release is disabled until it is back. */
+  setOffline(offline) {
+    if (this.offline === offline) return;
+    this.offline = offline;
+    this.card.dataset.offline = String(offline);
+    if (this.status) this.render();
+  }
+
+  /** Count idle timers down between polls (not while the service is unreachable: nothing is known). */
   tickCountdowns() {
-    if (!this.status) return;
+    if (!this.status || this.offline) return;
     const elapsed = (performance.now() - this.fetchedAt) / 1000;
     this.modelList.querySelectorAll('.countdown[data-unload-in]').forEach((el) => {
       const left = Math.max(0, Number(el.dataset.unloadIn) - elapsed);

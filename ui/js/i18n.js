@@ -30,19 +30,24 @@ function readStored() {
   try { return localStorage.getItem(STORAGE_KEY); } catch { return null; }
 }
 
-async function load(lang) {
-  if (cache.has(lang)) return cache.get(lang);
-  const res = await fetch(`/ui/i18n/${lang}.json`);
-  if (!res.ok) throw new Error(`i18n ${lang}: HTTP ${res.status}`);
-  const data = await res.json();
-  cache.set(lang, data);
-  return data;
+/** A catalogue, fetched once (the promise is cached, so a second caller waits for the same request). */
+function load(lang) {
+  if (!cache.has(lang)) {
+    const loading = fetch(`/ui/i18n/${lang}.json`).then((res) => {
+      if (!res.ok) throw new Error(`i18n ${lang}: HTTP ${res.status}`);
+      return res.json();
+    });
+    loading.catch(() => cache.delete(lang)); // a failure may be retried later
+    cache.set(lang, loading);
+  }
+  return cache.get(lang);
 }
 
 export async function initI18n() {
-  fallback = await load('en');
   const langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
   const lang = detectUiLanguage(readStored(), langs);
+  if (lang !== 'en') load(lang).catch(() => {}); // both catalogues at once: the page waits for them hidden
+  fallback = await load('en');
   await setUiLanguage(lang, { persist: false });
 }
 
@@ -60,6 +65,7 @@ export async function setUiLanguage(lang, { persist = true } = {}) {
     try { localStorage.setItem(STORAGE_KEY, lang); } catch { /* private mode: keep it for this page */ }
   }
   applyTranslations(document);
+  document.documentElement.removeAttribute('data-i18n-pending'); // first-paint.js hid the page until now
   for (const fn of listeners) fn(lang);
 }
 
@@ -74,9 +80,17 @@ export function t(key, vars) {
   return s;
 }
 
-/** Fill [data-i18n] text and [data-i18n-attr="attr:key;attr2:key2"] attributes under root. */
+/** Whether the English catalogue has `key` (every key exists in all four; tests/test_ui_i18n.py). */
+export function hasKey(key) {
+  return Object.prototype.hasOwnProperty.call(fallback, key);
+}
+
+/** Fill [data-i18n] text (with {placeholders} from a data-i18n-vars JSON object) and
+ * [data-i18n-attr="attr:key;attr2:key2"] attributes under root. */
 export function applyTranslations(root) {
-  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n, el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : undefined);
+  });
   root.querySelectorAll('[data-i18n-attr]').forEach((el) => {
     for (const pair of el.dataset.i18nAttr.split(';')) {
       const [attr, key] = pair.split(':').map((x) => x && x.trim());

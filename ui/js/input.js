@@ -1,23 +1,16 @@
 // Audio input card: the Upload / Microphone tabs, drag-and-drop + click-to-choose, file details
-// (name, size, duration, waveform, player) and microphone recording with timer, level meter and scope.
+// (name, size, duration, waveform, player) and the checks made before an upload (source-check.js).
+// The microphone's half lives in mic-input.js.
 import { t, getUiLanguage } from './i18n.js';
 import { computePeaks, decodeAudio, drawMiniWave, toMono, TARGET_RATE } from './audio-utils.js';
-import { formatBytes, formatClock, formatStopwatch, fileStamp } from './format.js';
-import { MicRecorder, MicError, drawScope } from './recorder.js';
+import { formatBytes, formatClock } from './format.js';
+import { MicRecorder, drawScope } from './recorder.js';
+import { micMethods, resetPlayer } from './mic-input.js';
+import { MAX_DECODE_BYTES, checkSource } from './source-check.js';
 
-const MAX_DECODE_BYTES = 120 * 1024 * 1024; // bigger files upload fine; they just get no preview waveform
-const MIN_RECORDING_SECONDS = 0.1;
-
-/** Stop a player and empty its card. */
-function resetPlayer(audio, card) {
-  audio.pause();
-  audio.removeAttribute('src');
-  audio.load();
-  card.hidden = true;
-}
 
 /** A source the app can send: {kind, blob, name, size, url, duration, decoded: Promise<{samples, rate, peaks}>|null} */
-function makeDecoded(blob) {
+export function makeDecoded(blob) {
   if (blob.size > MAX_DECODE_BYTES) return Promise.resolve(null);
   return decodeAudio(blob)
     .then(async (buf) => {
@@ -28,7 +21,8 @@ function makeDecoded(blob) {
 }
 
 export class InputPanel {
-  constructor(els, { micHooks = {}, onChange, onMicError } = {}) {
+  constructor(els, { micHooks = {}, onChange, onMicError, onRecordingStart } = {}) {
+    this.onRecordingStart = onRecordingStart;
     this.els = els;
     // micHooks: {beforeStart() (throws to refuse), started({sampleRate}) -> onFrame | null (throws to
     // refuse), afterStop(recording | null), streaming(), isStreaming()}
@@ -40,6 +34,8 @@ export class InputPanel {
     this.tab = 'upload';
     this.levels = [];
     this.micState = 'idle';
+    this.limits = {};
+    this._tickMic = this._tickMic.bind(this);
     this.recorder = new MicRecorder({ onLevel: (lv) => this._onLevel(lv) });
     this._bindTabs();
     this._bindUpload();
@@ -160,7 +156,9 @@ export class InputPanel {
       }
     };
     fileAudio.addEventListener('loadedmetadata', onMeta, { once: true });
-    src.decoded = makeDecoded(file).then((d) => {
+    this._check(src);
+    // a file the server refuses anyway is not decoded either
+    src.decoded = (src.refusal ? Promise.resolve(null) : makeDecoded(file)).then((d) => {
       if (this.file !== src) return d;
       if (d) {
         src.duration = d.duration;
@@ -170,152 +168,49 @@ export class InputPanel {
       } else if (!src.duration) {
         fileDuration.textContent = t('input.durationUnknown');
       }
+      src.unreadable = !d && !src.duration && file.size <= MAX_DECODE_BYTES;
+      src.checked = true;
+      this._check(src);
       this.onChange(this.source);
       return d;
     });
     this.onChange(this.source);
   }
 
+  /** The server's limits (source-check.js limitsFromStatus); the current file is checked again. */
+  setLimits(limits) {
+    const before = JSON.stringify(this.limits);
+    this.limits = limits || {};
+    if (this.file && before !== JSON.stringify(this.limits)) { this._check(this.file); this.onChange(this.source); }
+  }
+
+  /** Check `src` before any upload: its refusal (null = fine) and the inline hint under the file. */
+  _check(src) {
+    src.refusal = checkSource(src, this.limits);
+    this._showHint();
+  }
+
+  _showHint() {
+    const { fileHint, fileHintText } = this.els;
+    const refusal = this.file?.refusal;
+    fileHint.hidden = !refusal;
+    if (!refusal) { fileHintText.textContent = ''; return; }
+    const loc = getUiLanguage();
+    const v = refusal.vars;
+    fileHintText.textContent = t(refusal.key, {
+      size: v.size !== undefined ? formatBytes(v.size, loc) : undefined,
+      max: v.max !== undefined ? (refusal.key === 'check.tooLarge' ? formatBytes(v.max, loc) : formatClock(v.max)) : undefined,
+      seconds: v.seconds !== undefined ? formatClock(v.seconds, { tenths: true }) : undefined,
+      min: v.min !== undefined ? `${v.min}` : undefined,
+    });
+  }
+
   clearFile({ silent = false } = {}) {
     if (this.file) URL.revokeObjectURL(this.file.url);
     this.file = null;
+    this._showHint();
     resetPlayer(this.els.fileAudio, this.els.fileCard);
     this.els.dropzone.classList.remove('has-file');
-    if (!silent) this.onChange(this.source);
-  }
-
-  // ---------------- microphone ----------------
-  _bindMic() {
-    const { micBtn, recClear } = this.els;
-    micBtn.addEventListener('click', () => {
-      if (this.micState === 'recording') this.stopMic();
-      else if (this.micState === 'idle') this.startMic();
-    });
-    recClear.addEventListener('click', () => this.clearRecording());
-  }
-
-  _setMicState(state, hintKey, isError = false) {
-    this.micState = state;
-    const { micStage, micBtn, micHint } = this.els;
-    micStage.dataset.state = state;
-    micBtn.setAttribute('aria-pressed', String(state === 'recording'));
-    micBtn.setAttribute('aria-label', state === 'recording' ? t('mic.stop') : t('mic.start'));
-    micBtn.dataset.i18nAttr = state === 'recording' ? 'aria-label:mic.stop' : 'aria-label:mic.start';
-    micBtn.disabled = state === 'starting' || state === 'finishing';
-    if (hintKey) {
-      micHint.dataset.i18n = hintKey;
-      micHint.textContent = t(hintKey);
-    }
-    micHint.classList.toggle('is-error', isError);
-  }
-
-  async startMic() {
-    if (this.micState !== 'idle') return;
-    this._setMicState('starting', 'mic.hintStarting');
-    try {
-      await this.micHooks.beforeStart?.();
-    } catch {
-      this._setMicState('idle', 'mic.hintIdle');
-      return;
-    }
-    this._abortPending = false;
-    try {
-      await this.recorder.start();
-    } catch (err) {
-      const kind = err instanceof MicError ? err.kind : 'unknown';
-      this._setMicState('idle', `mic.err.${kind}`, true);
-      this.onMicError(kind, err);
-      return;
-    }
-    try {
-      // the stream opens once the device rate is known: its start message carries that rate
-      this.recorder.onFrame = this._abortPending ? null : (this.micHooks.started?.({ sampleRate: this.recorder.rate }) || null);
-    } catch {
-      this._abortPending = true;
-    }
-    if (this._abortPending) {
-      this._abortPending = false;
-      this._endRecorder({ keep: false });
-      return;
-    }
-    this.levels = [];
-    this._setMicState('recording', this.micHooks.streaming?.() ? 'mic.hintStreaming' : 'mic.hintRecording');
-    this._tickMic();
-  }
-
-  _tickMic = () => {
-    if (this.micState !== 'recording') return;
-    this.els.micTimer.textContent = formatStopwatch(this.recorder.elapsed);
-    drawScope(this.els.micScope, this.levels);
-    requestAnimationFrame(this._tickMic);
-  };
-
-  _onLevel(lv) {
-    this.levels.push(lv);
-    if (this.levels.length > 400) this.levels.splice(0, this.levels.length - 400);
-    this.els.micLevel.querySelector('.level-fill').style.transform = `scaleX(${lv.toFixed(3)})`;
-    this.els.micLevel.setAttribute('aria-valuenow', String(Math.round(lv * 100)));
-  }
-
-  /** The one way a recording ends: stop the recorder, reset the meter and scope; the audio when kept. */
-  _endRecorder({ keep }) {
-    const rec = keep ? this.recorder.stop() : (this.recorder.cancel(), null);
-    this._setMicState('idle', keep ? 'mic.hintDone' : 'mic.hintIdle');
-    drawScope(this.els.micScope, []);
-    return rec && rec.duration >= MIN_RECORDING_SECONDS ? rec : null;
-  }
-
-  /** Stop recording; the recording becomes the current source. */
-  async stopMic() {
-    if (this.micState !== 'recording') return null;
-    const rec = this._endRecorder({ keep: true });
-    if (!rec) {
-      this._setMicState('idle', 'mic.err.tooShort', true);
-      await this.micHooks.afterStop?.(null);
-      return null;
-    }
-    const streamed = !!this.micHooks.streaming?.() && !!this.micHooks.isStreaming?.();
-    this.setRecording(rec, { hintKey: streamed ? 'mic.hintStreamDone' : 'mic.hintDone' });
-    await this.micHooks.afterStop?.(this.recording);
-    return this.recording;
-  }
-
-  /** Abort a running recording (e.g. when streaming failed). Keeps what was captured unless `keep` is false. */
-  async abortMic({ keep = true } = {}) {
-    if (this.micState === 'starting') { this._abortPending = true; return; }
-    if (this.micState !== 'recording') return;
-    const rec = this._endRecorder({ keep });
-    if (rec) this.setRecording(rec, { hintKey: 'mic.hintDone' });
-  }
-
-  setRecording(rec, { hintKey } = {}) {
-    this.clearRecording({ silent: true, keepHint: true });
-    if (hintKey) this._setMicState(this.micState, hintKey);
-    const url = URL.createObjectURL(rec.blob);
-    const name = `recording-${fileStamp()}.wav`;
-    const peaks = computePeaks(rec.samples, rec.rate);
-    this.recording = {
-      kind: 'recording', blob: rec.blob, name, size: rec.blob.size, url, duration: rec.duration, peaks,
-      decoded: Promise.resolve({ samples: rec.samples, rate: rec.rate, peaks, duration: rec.duration }),
-    };
-    const { recCard, recDuration, recSize, recAudio, micTimer } = this.els;
-    recDuration.textContent = formatClock(rec.duration, { tenths: true });
-    recSize.textContent = formatBytes(rec.blob.size, getUiLanguage());
-    recAudio.src = url;
-    recCard.hidden = false;
-    micTimer.textContent = formatStopwatch(rec.duration);
-    requestAnimationFrame(() => this._redrawMini());
-    this.onChange(this.source);
-  }
-
-  clearRecording({ silent = false, keepHint = false } = {}) {
-    if (this.recording) URL.revokeObjectURL(this.recording.url);
-    this.recording = null;
-    resetPlayer(this.els.recAudio, this.els.recCard);
-    if (this.micState === 'idle' && !keepHint) {
-      this.els.micTimer.textContent = formatStopwatch(0);
-      this._setMicState('idle', 'mic.hintIdle');
-    }
     if (!silent) this.onChange(this.source);
   }
 
@@ -333,6 +228,9 @@ export class InputPanel {
       if (!this.file.duration) this.els.fileDuration.textContent = t('input.durationPending');
     }
     if (this.recording) this.els.recSize.textContent = formatBytes(this.recording.size, loc);
+    this._showHint();
     this._setMicState(this.micState, this.els.micHint.dataset.i18n || 'mic.hintIdle', this.els.micHint.classList.contains('is-error'));
   }
 }
+
+Object.assign(InputPanel.prototype, micMethods);

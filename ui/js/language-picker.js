@@ -1,6 +1,8 @@
 // Recognition-language combobox: Auto-detect first, then the groups Common / Chinese dialects / Other,
-// with a search-as-you-type filter (code, English name, native name and the name in the UI language).
+// with a search-as-you-type filter (code, English name, native name and the name in the UI language;
+// simplified and traditional Han forms match each other).
 import { t, getUiLanguage } from './i18n.js';
+import { foldHan } from './han-fold.js';
 
 const GROUPS = [
   { id: 'common', key: 'lang.groupCommon' },
@@ -8,8 +10,9 @@ const GROUPS = [
   { id: 'other', key: 'lang.groupOther' },
 ];
 
-function fold(s) {
-  return String(s || '').normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+/** Search form of a name: no accents, lower case, traditional Han characters as simplified. */
+export function fold(s) {
+  return foldHan(String(s || '').normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase());
 }
 
 let displayNames = null;

@@ -1,8 +1,9 @@
-// Errors and notices as toasts: the server's own message for API errors, the API key field on a 401.
+// Errors and notices: a failed job in the transcript card (with Retry), other errors as toasts with
+// the server's own message, the API key field on a 401.
 import { t } from './i18n.js';
 import { ApiError } from './api.js';
 import { toast } from './toast.js';
-import { $ } from './app.js';
+import { $, app } from './app.js';
 
 /** The API key field only shows when the server asks for one (or a key is already stored). */
 export function showApiKeyField(focus = false) {
@@ -30,4 +31,10 @@ export function showError(err, { titleKey } = {}) {
 
 export function toastCancelled() {
   toast({ type: 'info', title: t('action.cancelledTitle'), message: t('action.cancelled') });
+}
+
+/** A failed job: its error stays in the transcript card with Retry (and the API key field on a 401). */
+export function showFailure(err, retry) {
+  app.result.showError(err, { onRetry: () => { if (!app.busy) retry(); } });
+  if (err?.status === 401) showApiKeyField(true);
 }

@@ -2,6 +2,24 @@
 import { t, getUiLanguage } from './i18n.js';
 import { formatMB, formatNumber, formatSeconds } from './format.js';
 
+/**
+ * What the load wait was spent on, in the GPU panel's words and numbers: "Qwen3-ASR 1.7B loaded in
+ * 0.04 s" for each model this request used that finished loading during its wait (server clock:
+ * `loaded_at` within `wait` seconds of the latest one), or "model was already loaded".
+ */
+export function loadNote(r, wait, models, loc) {
+  if (wait === null || wait === undefined || !Number.isFinite(Number(wait))) return '';
+  if (Number(wait) < 0.005) return t('perf.loadWarm');
+  const all = Object.values(models || {});
+  const used = all.filter((m) => m.id === r.model || (m.kind === 'aligner' && Array.isArray(r.timestamps)));
+  const loaded = used.filter((m) => Number.isFinite(m.loaded_at) && Number.isFinite(m.load_seconds));
+  if (!loaded.length) return '';
+  const latest = Math.max(...loaded.map((m) => m.loaded_at));
+  return loaded.filter((m) => m.loaded_at >= latest - Number(wait) - 1)
+    .map((m) => t('perf.loadedModel', { name: m.label || m.id, time: formatSeconds(m.load_seconds, loc) }))
+    .join(' · ');
+}
+
 export class PerfPanel {
   constructor(root) {
     this.root = root;
@@ -12,7 +30,8 @@ export class PerfPanel {
 
   /**
    * @param {object} r  the result JSON (duration_seconds, process_time_seconds, rtf, load_time_seconds)
-   * @param {{total?: number, load?: number, memory?: {used,total,service}|null, gpuAvailable?: boolean}} extra
+   * @param {{total?: number, load?: number, memory?: {used,total,service}|null, gpuAvailable?: boolean,
+   *          models?: object}} extra  models: /api/status `models`, for the load note
    */
   show(r, extra = {}) {
     this.last = { r, extra };
@@ -22,9 +41,21 @@ export class PerfPanel {
     this.root.classList.add('is-fresh');
   }
 
-  setMemory(memory, gpuAvailable) {
+  /** Back to empty (a new recording makes the old numbers stale). */
+  clear() {
+    this.last = null;
+    this.root.querySelectorAll('.stat-value').forEach((el) => { el.textContent = '—'; });
+    this.root.querySelectorAll('.stat-note').forEach((el) => { el.textContent = ''; });
+    const bar = this.root.querySelector('#perf-rtf-bar');
+    if (bar) bar.style.width = '0%';
+    this.root.classList.remove('is-fresh');
+    this._markEmpty();
+  }
+
+  /** The status poll after a result: memory now, and the models' load times for the load note. */
+  setMemory(memory, gpuAvailable, models) {
     if (!this.last) return;
-    this.last.extra = { ...this.last.extra, memory, gpuAvailable };
+    this.last.extra = { ...this.last.extra, memory, gpuAvailable, ...(models ? { models } : {}) };
     this.render();
   }
 
@@ -47,6 +78,7 @@ export class PerfPanel {
     this.$('perf-duration').textContent = formatSeconds(r.duration_seconds, loc);
     const load = r.load_time_seconds ?? extra.load;
     this.$('perf-load').textContent = formatSeconds(load, loc);
+    this.$('perf-load-note').textContent = loadNote(r, load, extra.models, loc);
     this.$('perf-total').textContent = formatSeconds(extra.total, loc);
     const mem = extra.memory;
     if (mem) {

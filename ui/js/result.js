@@ -1,10 +1,13 @@
-// Result card: empty / pending (elapsed timer) / live streaming text (stable + dimmed unstable tail) /
+// Result card: empty / pending (elapsed timer, upload and server progress, the text so far) / error
+// (error-card.js, with Retry) / live streaming text (stable + dimmed unstable tail) /
 // final text with detected language, copy, TXT/JSON/SRT/VTT downloads (subtitles built by the server)
 // and the timestamp view.
-import { t } from './i18n.js';
+import { t, getUiLanguage } from './i18n.js';
 import { api } from './api.js';
 import { EXPORTERS, baseName, subtitleRequest } from './exports.js';
-import { formatStopwatch } from './format.js';
+import { formatStopwatch, formatSeconds } from './format.js';
+import { renderErrorCard } from './error-card.js';
+import { progressEstimate } from './upload-progress.js';
 import { TimestampView } from './timestamps.js';
 import { labelFor } from './language-picker.js';
 
@@ -24,10 +27,12 @@ export class ResultView {
   }
 
   _state(state) {
-    const { card, empty, pending, transcriptWrap, actions, live } = this.els;
+    const { card, empty, pending, transcriptWrap, actions, live, error } = this.els;
     card.dataset.state = state;
     empty.hidden = state !== 'empty';
     pending.hidden = state !== 'pending';
+    error.hidden = state !== 'error';
+    if (state !== 'pending') this._resetProgress();
     transcriptWrap.hidden = !(state === 'live' || state === 'done');
     actions.hidden = state !== 'done';
     live.hidden = state !== 'live';
@@ -51,6 +56,56 @@ export class ResultView {
     const tick = () => { this.els.pendingTimer.textContent = formatStopwatch((performance.now() - startedAt) / 1000); };
     tick();
     this.timer = setInterval(tick, 100);
+  }
+
+  /** Upload progress: bytes sent of the request body. */
+  setUpload(loaded, total) {
+    const fraction = total > 0 ? loaded / total : 0;
+    if (fraction < 1) this.setPendingLabel('progress.uploading');
+    else if (this.els.pendingLabel.dataset.i18n === 'progress.uploading') this.setPendingLabel('action.working');
+    this._bar(Math.round(fraction * 100), '');
+  }
+
+  /** Server progress (a `progress` event): percent, remaining time, the transcript so far. */
+  setProgress(progress, elapsedSeconds) {
+    this._lastProgress = { progress, elapsedSeconds };
+    const { percent, remainingSeconds } = progressEstimate(progress, elapsedSeconds);
+    this.setPendingLabel(progress.stage === 'aligning' ? 'progress.aligning' : 'action.working');
+    const parts = [t('progress.pieces', { done: progress.pieces_done, total: progress.pieces_total })];
+    if (remainingSeconds !== null) parts.push(t('progress.eta', { time: formatSeconds(remainingSeconds, getUiLanguage()) }));
+    this._bar(percent, parts.join(' · '));
+    const text = this.els.pendingText;
+    text.textContent = progress.text || '';
+    text.hidden = !progress.text;
+    if (text.scrollHeight > text.clientHeight) text.scrollTop = text.scrollHeight;
+  }
+
+  _bar(percent, detail) {
+    const { pendingProgress, pendingBar, pendingFill, pendingPercent, pendingDetail } = this.els;
+    pendingProgress.hidden = false;
+    pendingBar.setAttribute('aria-valuenow', String(percent));
+    pendingFill.style.width = `${percent}%`;
+    pendingPercent.textContent = `${percent}%`;
+    pendingDetail.textContent = detail;
+  }
+
+  _resetProgress() {
+    this._lastProgress = null;
+    const { pendingProgress, pendingText } = this.els;
+    if (!pendingProgress) return;
+    pendingProgress.hidden = true;
+    pendingText.hidden = true;
+    pendingText.textContent = '';
+  }
+
+  /** A failed job: stays in the card (title per error code, the server's message, Retry). */
+  showError(err, { onRetry } = {}) {
+    this._stopTimer();
+    this.result = null;
+    this._state('error');
+    this._badges(null);
+    this._error = { err, onRetry };
+    renderErrorCard(this.els, err, onRetry);
   }
 
   setPendingLabel(key) {
@@ -97,7 +152,8 @@ export class ResultView {
     this._badges(result);
     const ts = Array.isArray(result.timestamps) ? result.timestamps : [];
     if (ts.length) {
-      this.ts.setData({ timestamps: ts, audioUrl: source.audioUrl, duration: result.duration_seconds || source.duration, peaks: source.peaks || null });
+      this.ts.setData({ timestamps: ts, audioUrl: source.audioUrl, duration: result.duration_seconds || source.duration, peaks: source.peaks || null,
+        text: result.text || '' });
     }
   }
 
@@ -126,6 +182,8 @@ export class ResultView {
 
   relabel() {
     if (this.result) this._badges(this.result);
+    if (this.els.card.dataset.state === 'error' && this._error) renderErrorCard(this.els, this._error.err, this._error.onRetry);
+    if (this._lastProgress) this.setProgress(this._lastProgress.progress, this._lastProgress.elapsedSeconds);
     this.ts.relabel();
     if (this.els.card.dataset.state === 'pending' && this.els.pendingLabel.dataset.i18n) this.setPendingLabel(this.els.pendingLabel.dataset.i18n);
   }

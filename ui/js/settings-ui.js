@@ -6,6 +6,7 @@ import { saveSettings } from './settings.js';
 import { LanguagePicker, labelFor } from './language-picker.js';
 import { $, app } from './app.js';
 import { updateGoButton } from './busy.js';
+import { renderSamples } from './demo.js';
 
 export function findLanguage(nameOrCode) {
   if (!nameOrCode) return null;
@@ -36,6 +37,7 @@ export function setLanguages(languages) {
   app.languages = languages;
   app.picker.setLanguages(languages, app.settings.language);
   updateLangHelp();
+  renderSamples();
 }
 
 /** A checkbox or select bound to one setting: shown from it, saved on change. */
@@ -84,7 +86,40 @@ export function setupSettings() {
   });
 }
 
-/** Options the server reports in /api/status: its dtypes and the longest context. */
+/** Put saved settings (a history entry's) back into the settings card, as if chosen by hand. */
+export function restoreSettings(saved) {
+  const { settings } = app;
+  for (const k of Object.keys(settings)) {
+    if (saved?.[k] !== undefined && saved[k] !== null && typeof saved[k] === typeof settings[k]) settings[k] = saved[k];
+  }
+  const dt = $('opt-dtype');
+  if (!Array.from(dt.options).some((o) => o.value === settings.dtype)) settings.dtype = '';
+  saveSettings(settings);
+  app.picker.setValue(settings.language, { silent: true });
+  document.querySelectorAll('input[name="model"]').forEach((r) => { r.checked = r.value === settings.model; });
+  $('opt-timestamps').checked = settings.timestamps;
+  $('opt-streaming').checked = settings.streaming;
+  dt.value = settings.dtype;
+  $('opt-context').value = settings.context;
+  $('opt-context').dispatchEvent(new Event('input'));
+  updateLangHelp();
+  updateGoButton();
+}
+
+/** "Server default (float32)": the empty choice names the dtype a model loads in without one. */
+function labelServerDefault(option, dtype) {
+  if (!option) return;
+  if (dtype) {
+    option.dataset.i18n = 'settings.dtypeDefaultIs';
+    option.dataset.i18nVars = JSON.stringify({ dtype });
+  } else {
+    option.dataset.i18n = 'settings.dtypeDefault';
+    delete option.dataset.i18nVars;
+  }
+  option.textContent = t(option.dataset.i18n, dtype ? { dtype } : undefined);
+}
+
+/** Options the server reports in /api/status: its dtypes, the default dtype and the longest context. */
 export function applyServerConfig(status) {
   const { settings } = app;
   const dtypes = status?.config?.dtypes;
@@ -97,6 +132,7 @@ export function applyServerConfig(status) {
       dt.value = dtypes.includes(settings.dtype) ? settings.dtype : '';
     }
   }
+  labelServerDefault(dt.querySelector('option[value=""]'), status?.config?.default_dtype);
   const maxCtx = status?.config?.max_context_chars;
   if (Number.isFinite(maxCtx) && maxCtx > 0) { $('opt-context').maxLength = maxCtx; $('context-count').textContent = `${$('opt-context').value.length} / ${maxCtx}`; }
 }
@@ -130,7 +166,9 @@ export function setupUiLanguage() {
     app.result.relabel();
     app.perf.render();
     app.gpu.render();
+    app.history?.relabel();
     updateGoButton();
     updateLangHelp();
+    renderSamples();
   });
 }

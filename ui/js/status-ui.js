@@ -6,6 +6,19 @@ import { formatMB } from './format.js';
 import { $, app } from './app.js';
 import { showApiKeyField, showError } from './notify.js';
 import { applyServerConfig, setLanguages } from './settings-ui.js';
+import { applyDemo } from './demo.js';
+import { limitsFromStatus } from './source-check.js';
+import { updateGoButton } from './busy.js';
+
+/** Offline: the status panels grey out and actions that need the server wait until it is back. */
+export function setOffline(offline) {
+  if (app.offline === offline) return;
+  app.offline = offline;
+  document.documentElement.dataset.offline = String(offline);
+  app.gpu.setOffline(offline);
+  document.querySelectorAll('[data-needs-server]').forEach((el) => { el.disabled = offline; });
+  updateGoButton();
+}
 
 function setServiceStatus(state, key, vars) {
   const pill = $('service-status');
@@ -16,6 +29,9 @@ function setServiceStatus(state, key, vars) {
 }
 
 export function onStatus(status) {
+  setOffline(false);
+  applyDemo(status);
+  app.input?.setLimits(limitsFromStatus(status));
   const models = status.models || {};
   const loaded = Object.values(models).filter((m) => m.state === 'loaded').length;
   const loading = Object.values(models).some((m) => m.state === 'loading');
@@ -40,7 +56,10 @@ export function onStatusError(err, failures, ctx) {
     if (!warnedAuth) { warnedAuth = true; showError(err); }
     return;
   }
-  if (failures >= 2 || err?.code === 'network') setServiceStatus('offline', 'status.offline');
+  if (failures >= 2 || err?.code === 'network' || err?.foreign) {
+    setServiceStatus('offline', 'status.offline');
+    setOffline(true);
+  }
 }
 
 export function onReleased(res) {

@@ -7,7 +7,7 @@ import { TARGET_RATE } from './audio-utils.js';
 import { app } from './app.js';
 import { beginBusy, endBusy, setBusyLabel } from './busy.js';
 import { finishResult, requestFields, restorePrevious } from './outcome.js';
-import { toastCancelled } from './notify.js';
+import { showFailure, toastCancelled } from './notify.js';
 
 /** The `start` message for audio at `sampleRate` (the server resamples anything but 16 kHz). */
 export function streamStartMessage(sampleRate = TARGET_RATE) {
@@ -39,6 +39,18 @@ export function streamFailed(err) {
   toast({ type: 'error', title: t('stream.failedTitle'), message: msg });
 }
 
+/** A streaming failure as the error card shows it: the server's message, or what the close says. */
+export function streamFailure(err) {
+  if (err instanceof StreamError && err.beforeReady && (!err.message || err.message === 'error')) {
+    return Object.assign(new StreamError(t('stream.unavailable', { code: err.closeCode ?? '—' }), { code: 'stream_unavailable' }), { status: err.status });
+  }
+  if (err instanceof StreamError || err instanceof Error) {
+    if (!err.message) err.message = t('stream.closed', { code: err?.closeCode ?? '—' });
+    return err;
+  }
+  return new StreamError(String(err), { code: 'stream_failed' });
+}
+
 export function finalToResult(final) {
   const { type, ...rest } = final;
   return { model: app.settings.model, timestamps: null, ...rest };
@@ -56,8 +68,7 @@ export async function runStreamFile(source) {
     const decoded = await source.decoded;
     if (ctrl.signal.aborted) throw cancelled();
     if (!decoded) {
-      restorePrevious();
-      toast({ type: 'error', title: t('stream.decodeFailedTitle'), message: t('stream.decodeFailed') });
+      showFailure(new StreamError(t('stream.decodeFailed'), { code: 'decode_failed' }), () => runStreamFile(source));
       return;
     }
     session = new StreamSession(streamStartMessage(decoded.rate || TARGET_RATE), streamCallbacks());
@@ -73,9 +84,8 @@ export async function runStreamFile(source) {
     const final = await session.stop();
     finishResult(finalToResult(final), source, { total: (performance.now() - startedAt) / 1000 });
   } catch (err) {
-    restorePrevious();
-    if (ctrl.signal.aborted || (err instanceof StreamError && err.code === 'cancelled')) toastCancelled();
-    else streamFailed(err);
+    if (ctrl.signal.aborted || (err instanceof StreamError && err.code === 'cancelled')) { restorePrevious(); toastCancelled(); }
+    else showFailure(streamFailure(err), () => runStreamFile(source));
     session?.abort();
   } finally {
     endBusy();
