@@ -81,12 +81,11 @@ class RealtimeSession:
         self.delta_at = 0                    # buffer.total at the last delta
         self.sent: dict[str, str] = {}       # item -> text sent as deltas
         self.previous_item: str | None = None
-        self.last_heard = time.monotonic()
 
     # ---- lifetime -----------------------------------------------------------------------
     async def run(self) -> None:
         await self.channel.send(SessionCreated(session=self.session))
-        tasks = {asyncio.create_task(self._read(), name="realtime-read"),
+        tasks = {asyncio.create_task(self.channel.read_into(self.inbox), name="realtime-read"),
                  asyncio.create_task(self._work(), name="realtime-work")}
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -111,18 +110,10 @@ class RealtimeSession:
             return
         await self.channel.close(error.close_code, error.code)
 
-    async def _read(self) -> None:
-        while True:
-            message = await self.channel.receive()
-            if message is None:
-                return
-            self.last_heard = time.monotonic()
-            await self.inbox.put(message)
-
     async def _next(self) -> dict:
         idle = self.settings.stream_idle_timeout_s
         while True:
-            wait = self.last_heard + idle - time.monotonic()
+            wait = self.channel.last_heard + idle - time.monotonic()
             if wait <= 0:
                 raise StreamError("idle_timeout", f"No event for {idle:g} s.", CLOSE_POLICY)
             try:

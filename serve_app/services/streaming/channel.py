@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from contextlib import suppress
 
 from pydantic import BaseModel
@@ -33,6 +34,7 @@ class Channel:
     def __init__(self, websocket) -> None:
         self.websocket = websocket
         self.closed = False
+        self.last_heard = time.monotonic()  # when the client's latest message *arrived* (not when handled)
         self._lock = asyncio.Lock()
 
     def encode(self, message: BaseModel) -> str:
@@ -59,6 +61,12 @@ class Channel:
             self.closed = True
             return None
         return message
+
+    async def read_into(self, inbox: asyncio.Queue) -> None:
+        """Raw receive -> inbox; returns when the client disconnects. Never cancelled mid-receive but at the end."""
+        while (message := await self.receive()) is not None:
+            self.last_heard = time.monotonic()
+            await inbox.put(message)
 
     async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         async with self._lock:

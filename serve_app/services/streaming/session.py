@@ -72,7 +72,6 @@ class StreamSession:
         self.stopped = False
         self.stopped_at = 0.0
         self.opened_at = time.monotonic()
-        self.last_heard = self.opened_at     # when the client's latest message *arrived* (not when it was handled)
         self.stats = SessionStats()
         self.model = SessionModel(service.transcription, service.lifecycle, self.stats)
         self.alignments = SessionAlignments(service.transcription)
@@ -80,7 +79,7 @@ class StreamSession:
     # ---- lifetime ---------------------------------------------------------------------
     async def run(self) -> None:
         tasks = {
-            asyncio.create_task(self._read(), name="stream-read"),
+            asyncio.create_task(self.channel.read_into(self.inbox), name="stream-read"),
             asyncio.create_task(self._dispatch(), name="stream-dispatch"),
             asyncio.create_task(self._work(), name="stream-work"),
         }
@@ -123,18 +122,9 @@ class StreamSession:
         logger.info("stream session: client disconnected after %.1f s of audio", audio)
 
     # ---- reading ----------------------------------------------------------------------
-    async def _read(self) -> None:
-        """Raw receive -> inbox; returns when the client disconnects. Never cancelled mid-receive but at the end."""
-        while True:
-            message = await self.channel.receive()
-            if message is None:
-                return
-            self.last_heard = time.monotonic()
-            await self.inbox.put(message)
-
     def _deadline(self) -> float | None:
         return deadline(self.config, opened_at=self.opened_at, started=self.start_message is not None,
-                        stopped=self.stopped, ready_at=self.ready_at, last_heard=self.last_heard)
+                        stopped=self.stopped, ready_at=self.ready_at, last_heard=self.channel.last_heard)
 
     async def _next_message(self) -> dict:
         """The next message from the inbox, or the timeout error once the deadline has passed.
