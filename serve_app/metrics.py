@@ -39,7 +39,7 @@ class ServiceMetrics:
                                     tag_keys=("model",))
         self.model_load = Gauge(PREFIX + "model_load_seconds", description="How long the loaded replica took to load.",
                                 tag_keys=("model",))
-        self.stream_sessions = Gauge(PREFIX + "stream_sessions", description="Open streaming WebSocket sessions.")
+        self.stream_sessions = Gauge(PREFIX + "stream_sessions", description="Open streaming WebSocket sessions (/api/transcribe/stream and /v1/realtime).")
 
     def request_answered(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.inc(tags={"route": route, "method": method, "status": str(status)})

@@ -32,9 +32,7 @@ class RealtimeService:
         self.settings = settings
         self.transcription = transcription
         self.lifecycle = lifecycle
-        self.streaming = streaming
-        self.active: set[RealtimeSession] = set()
-        streaming.shared_with.append(self)  # one socket limit for both kinds of session
+        self.streaming = streaming  # its session set is every socket's: one limit for both kinds
 
     async def serve(self, websocket, *, authorized: bool, intent: str | None, model: str | None) -> None:
         """Runs one WebSocket from accept to close; never raises."""
@@ -66,9 +64,9 @@ class RealtimeService:
         except BadEvent as bad:  # ?model= names a model strict mode refuses
             await refuse(bad.code, bad.message, CLOSE_POLICY)
             return
-        self.active.add(session)
+        self.streaming.opened(session)
         try:
             await session.run()
         finally:
-            self.active.discard(session)
+            self.streaming.closed(session)
             await channel.close()

@@ -37,11 +37,19 @@ class StreamingService:
             logger.warning("stream_max_sessions=%d lowered to %d: sockets may hold at most half of the ingress's "
                            "%d ongoing requests", settings.stream_max_sessions, self.max_sessions,
                            settings.max_ongoing_requests)
-        self.active: set[StreamSession] = set()
-        self.shared_with: list = []  # other socket services (Realtime) whose sessions count against the limit
+        # Every open socket session, this service's and the Realtime service's: one limit, one gauge.
+        self.active: set = set()
 
     def open_sessions(self) -> int:
-        return len(self.active) + sum(len(other.active) for other in self.shared_with)
+        return len(self.active)
+
+    def opened(self, session) -> None:
+        self.active.add(session)
+        self.metrics.sessions_open(len(self.active))
+
+    def closed(self, session) -> None:
+        self.active.discard(session)
+        self.metrics.sessions_open(len(self.active))
 
     async def serve(self, websocket, *, authorized: bool) -> None:
         """Runs one WebSocket from accept to close; never raises."""
@@ -62,10 +70,8 @@ class StreamingService:
                 CLOSE_TRY_AGAIN))
             return
         session = StreamSession(self, channel)
-        self.active.add(session)
-        self.metrics.sessions_open(len(self.active))
+        self.opened(session)
         try:
             await session.run()
         finally:
-            self.active.discard(session)
-            self.metrics.sessions_open(len(self.active))
+            self.closed(session)

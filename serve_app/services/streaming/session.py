@@ -98,7 +98,7 @@ class StreamSession:
 
     async def _conclude(self, done: set[asyncio.Task]) -> None:
         # The slot is free before the client hears the close, so it can open the next session at once.
-        self.service.active.discard(self)
+        self.service.closed(self)
         errors = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
         audio = round(self.recognizer.total / SAMPLE_RATE, 1)
         if any(isinstance(e, ClientGone) for e in errors):
