@@ -24,7 +24,9 @@ from serve_app.services.subtitles import (
     build_segments,
     render,
     srt_cue_text,
+    timed_text_time,
     to_srt,
+    to_timed_text,
     to_vtt,
     vtt_cue_text,
 )
@@ -89,6 +91,7 @@ def test_render_picks_the_format_and_refuses_others():
     segments = [Segment(0.0, 1.5, "Hello world.")]
     assert render(segments, "srt") == to_srt(segments)
     assert render(segments, "vtt") == to_vtt(segments)
+    assert render(segments, "txt") == to_timed_text(segments)
     with pytest.raises(ValueError):
         render(segments, "ass")
 
@@ -97,6 +100,21 @@ def test_words_with_spaces_around_them_are_trimmed_not_a_crash():
     """A word ' a' after 'x' once broke the rebuilt-text fallback (an AssertionError: a 500)."""
     segments = build_segments("", word_times(words(("x", 0, 0.2), (" a", 0.3, 0.5), ("b ", 0.6, 0.8), ("   ", 1, 2))))
     assert [s.text for s in segments] == ["x a b"]
+
+
+# ---- timed text: the UI's "copy with timestamps" ------------------------------------------------
+@pytest.mark.parametrize("seconds,clock", [
+    (0, "0:00.0"), (1.24, "0:01.2"), (59.96, "1:00.0"), (61.25, "1:01.2"), (599.9, "9:59.9"),
+    (3599.96, "1:00:00.0"), (3725.5, "1:02:05.5"), (-0.3, "0:00.0"),
+])
+def test_timed_text_clock_is_minutes_then_hours_in_tenths(seconds, clock):
+    """Rounded to tenths before it is split, so 59.96 s is 1:00.0, never 0:60.0."""
+    assert timed_text_time(seconds) == clock
+
+
+def test_timed_text_is_one_line_per_cue_with_the_cue_times():
+    segments = [Segment(0.0, 2.5, "Hello\nworld."), Segment(3725.0, 3726.04, "Later.")]
+    assert to_timed_text(segments) == "[0:00.0 – 0:02.5] Hello world.\n[1:02:05.0 – 1:02:06.0] Later.\n"
 
 
 # ---- the route: same file as the shared builder -----------------------------------------------
@@ -111,6 +129,7 @@ SENTENCE_WORDS = words(("Fish", 0.0, 0.3), ("chips", 0.4, 0.8), ("now", 0.9, 1.0
     ("srt", "application/x-subrip; charset=utf-8",
      "1\n00:00:00,000 --> 00:00:01,000\nFish & <chips> -> now.\n\n"
      "2\n00:00:01,200 --> 00:00:01,700\nNext one!\n\n"),
+    ("txt", "text/plain; charset=utf-8", "[0:00.0 – 0:01.0] Fish & <chips> --> now.\n[0:01.2 – 0:01.7] Next one!\n"),
 ])
 def test_the_route_gives_the_exact_file(api, fmt, content_type, expected):
     response = api.post("/api/subtitles", json={"text": SENTENCE, "timestamps": SENTENCE_WORDS, "format": fmt})
@@ -296,5 +315,5 @@ def test_the_schema_documents_the_body_and_both_file_types(api):
     assert schema["required"] == ["format"]
     assert set(schema["properties"]) == {"text", "timestamps", "format", "duration_seconds"}
     assert "$ref" not in json.dumps(schema), "no dangling $defs reference in the OpenAPI document"
-    assert set(operation["responses"]["200"]["content"]) == {"application/x-subrip", "text/vtt"}
+    assert set(operation["responses"]["200"]["content"]) == {"application/x-subrip", "text/vtt", "text/plain"}
     assert "400" in operation["responses"]

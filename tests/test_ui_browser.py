@@ -336,6 +336,34 @@ def test_copy_button_copies_the_transcript(transcribed):
     watch.assert_clean(requests=False)
 
 
+TIMED_LINE = re.compile(r"\[(\d+:\d\d\.\d) – (\d+:\d\d\.\d)\] (.+)")
+
+
+def test_copy_with_timestamps_copies_the_servers_timed_lines(transcribed, stack):
+    """The button asks POST /api/subtitles for `txt` (the subtitle cues as lines) and copies that."""
+    page, watch = transcribed
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    with page.expect_request(lambda r: r.url.endswith("/api/subtitles")) as sent:
+        page.click("#copy-timed-btn")
+    page.wait_for_selector("#copy-timed-btn span:text-is('Copied')")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    body = sent.value.post_data_json
+    assert body["format"] == "txt"
+    assert copied == httpx.post(stack.url("/api/subtitles"), json=body, timeout=60).text
+    lines = copied.rstrip("\n").split("\n")
+    matches = [TIMED_LINE.fullmatch(line) for line in lines]
+    assert all(matches), copied
+    assert " ".join(m.group(3) for m in matches) == SCRIPTED_TEXT
+    watch.assert_clean(requests=False)
+
+
+def test_copy_with_timestamps_is_offered_only_with_word_times(open_page, audio):
+    page, watch = open_page()
+    upload_and_transcribe(page, audio["speech_en"], timestamps=False)
+    assert page.is_visible("#copy-btn") and page.is_hidden("#copy-timed-btn")
+    assert not watch.page_errors
+
+
 def test_api_error_stays_in_the_card_with_the_server_message(open_page, stack, audio):
     page, watch = open_page()
     page.click("#tab-upload")

@@ -1,4 +1,4 @@
-"""POST /api/subtitles: an SRT or WebVTT file from a transcript and its word times.
+"""POST /api/subtitles: an SRT or WebVTT file (or timed text) from a transcript and its word times.
 
 The cues are cut by serve_app.services.subtitles, the same builder and settings as
 `/v1/audio/transcriptions` with `response_format=srt|vtt`, so the UI's downloads and the
@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from serve_app.auth import require_api_key
 from serve_app.protocol import ERROR_RESPONSES, MAX_TIME_SECONDS, WordTimestamp
 from serve_app.routes.deps import Services, services
-from serve_app.services.subtitles import MEDIA_TYPES, subtitle_file
+from serve_app.services.subtitles import CUE_MEDIA_TYPES, subtitle_file
 
 router = APIRouter()
 
@@ -35,7 +35,8 @@ class SubtitleRequest(BaseModel):
                                   "Empty or not matching the words: cues are built from the words.")
     timestamps: list[WordTimestamp] | None = Field(
         None, max_length=MAX_WORDS, description=f"The word times, in order (at most {MAX_WORDS:,}).")
-    format: Literal["srt", "vtt"] = Field(description="`srt` (SubRip) or `vtt` (WebVTT).")
+    format: Literal["srt", "vtt", "txt"] = Field(
+        description="`srt` (SubRip), `vtt` (WebVTT) or `txt`: the same cues as lines `[0:01.2 – 0:03.4] text`.")
     duration_seconds: float | None = Field(
         None, gt=0, le=MAX_TIME_SECONDS, allow_inf_nan=False,
         description="The audio's length: no cue ends after it (as `/api/transcribe` reports it).")
@@ -43,7 +44,7 @@ class SubtitleRequest(BaseModel):
 
 SUCCESS = {
     "description": "The subtitle file, UTF-8.",
-    "content": {MEDIA_TYPES[fmt].split(";")[0]: {"schema": {"type": "string"}} for fmt in MEDIA_TYPES},
+    "content": {CUE_MEDIA_TYPES[fmt].split(";")[0]: {"schema": {"type": "string"}} for fmt in CUE_MEDIA_TYPES},
 }
 
 
@@ -60,7 +61,7 @@ def build(raw: bytes, max_chars: int) -> tuple[str, str]:
     body = parse_body(raw)
     content = subtitle_file(body.text, body.timestamps, body.format, max_chars=max_chars,
                             duration=body.duration_seconds)
-    return content, MEDIA_TYPES[body.format]
+    return content, CUE_MEDIA_TYPES[body.format]
 
 
 def inline_schema(model: type[BaseModel]) -> dict:

@@ -207,11 +207,23 @@ def vtt_time(seconds: float) -> str:
     return _clock(seconds, ".")
 
 
+def timed_text_time(seconds: float) -> str:
+    """`m:ss.s`, or `h:mm:ss.s` from an hour on: the clock of a timed-text line, in tenths."""
+    tenths = max(0, int(round(seconds * 10)))
+    hours, tenths = divmod(tenths, 36_000)
+    minutes, tenths = divmod(tenths, 600)
+    secs, tenths = divmod(tenths, 10)
+    clock = f"{minutes:02d}:{secs:02d}.{tenths}" if hours else f"{minutes}:{secs:02d}.{tenths}"
+    return f"{hours}:{clock}" if hours else clock
+
+
 SUBTITLE_FORMATS = ("srt", "vtt")
+TIMED_TEXT = "txt"  # POST /api/subtitles only: the UI's "copy with timestamps"
 MEDIA_TYPES = {
     "srt": "application/x-subrip; charset=utf-8",
     "vtt": "text/vtt; charset=utf-8",
 }
+CUE_MEDIA_TYPES = {**MEDIA_TYPES, TIMED_TEXT: "text/plain; charset=utf-8"}
 
 
 _ARROW = re.compile(r"-{2,}>")  # "-->" and longer: one pass leaves none ("--->" -> "->", not "-->")
@@ -246,9 +258,14 @@ def to_vtt(segments: Iterable[Segment]) -> str:
     return "WEBVTT\n\n" + cues
 
 
+def to_timed_text(segments: Iterable[Segment]) -> str:
+    """One line per cue, `[0:01.2 – 0:03.4] text`: a transcript with its times, to paste anywhere."""
+    return "".join(f"[{timed_text_time(s.start)} – {timed_text_time(s.end)}] {_clean(s.text)}\n" for s in segments)
+
+
 def subtitle_file(text: str, words: Sequence[TimedText] | None, fmt: str, *, max_chars: int,
                   duration: float | None = None) -> str:
-    """An SRT/VTT file from a transcript and its word times: `POST /api/subtitles`.
+    """An SRT/VTT file (or timed text) from a transcript and its word times: `POST /api/subtitles`.
 
     Word times that cannot make cues are the client's error (400), never an empty file."""
     from serve_app.errors import bad_request
@@ -266,11 +283,13 @@ def subtitle_file(text: str, words: Sequence[TimedText] | None, fmt: str, *, max
 
 
 def render(segments: Iterable[Segment], fmt: str) -> str:
-    """The subtitle file of `segments` in `fmt` (one of SUBTITLE_FORMATS)."""
+    """The subtitle file of `segments` in `fmt` (one of SUBTITLE_FORMATS, or TIMED_TEXT)."""
     if fmt == "srt":
         return to_srt(segments)
     if fmt == "vtt":
         return to_vtt(segments)
+    if fmt == TIMED_TEXT:
+        return to_timed_text(segments)
     raise ValueError(f"unknown subtitle format {fmt!r}")
 
 

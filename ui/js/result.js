@@ -22,7 +22,8 @@ export class ResultView {
     this.sourceName = '';
     this.timer = null;
     this.ts = new TimestampView(els.ts);
-    els.copy.addEventListener('click', () => this.copy());
+    els.copy.addEventListener('click', () => this.copy(els.copy, () => this.result?.text || ''));
+    els.copyTimed.addEventListener('click', () => this.copy(els.copyTimed, () => this._timedText()));
     els.exportButtons.forEach((b) => b.addEventListener('click', () => this.download(b.dataset.export)));
   }
 
@@ -151,6 +152,7 @@ export class ResultView {
     this.els.transcript.lang = this._langTag(result.language) || '';
     this._badges(result);
     const ts = Array.isArray(result.timestamps) ? result.timestamps : [];
+    this.els.copyTimed.hidden = !ts.length;
     if (ts.length) {
       this.ts.setData({ timestamps: ts, audioUrl: source.audioUrl, duration: result.duration_seconds || source.duration, peaks: source.peaks || null,
         text: result.text || '' });
@@ -188,9 +190,15 @@ export class ResultView {
     if (this.els.card.dataset.state === 'pending' && this.els.pendingLabel.dataset.i18n) this.setPendingLabel(this.els.pendingLabel.dataset.i18n);
   }
 
-  async copy() {
-    const text = this.result?.text || '';
+  /** The transcript as the server's timed-text lines (`[0:01.2 – 0:03.4] text`, the subtitle cues). */
+  async _timedText() {
+    return api.subtitles(subtitleRequest(this.result, 'txt'));
+  }
+
+  /** Copy what `textOf()` gives to the clipboard; `button` shows "Copied" for a moment. */
+  async copy(button, textOf) {
     try {
+      const text = await textOf();
       if (navigator.clipboard && window.isSecureContext) await navigator.clipboard.writeText(text);
       else {
         const ta = document.createElement('textarea');
@@ -204,15 +212,17 @@ export class ResultView {
         ta.remove();
         if (!ok) throw new Error('copy');
       }
-      const label = this.els.copy.querySelector('span');
-      const use = this.els.copy.querySelector('use');
+      const label = button.querySelector('span');
+      const use = button.querySelector('use');
+      const key = label.dataset.i18n;
       label.textContent = t('result.copied');
       use.setAttribute('href', '#i-check');
-      clearTimeout(this._copyTimer);
-      this._copyTimer = setTimeout(() => { label.textContent = t('result.copy'); use.setAttribute('href', '#i-copy'); }, 1600);
+      clearTimeout(button._copyTimer);
+      button._copyTimer = setTimeout(() => { label.textContent = t(key); use.setAttribute('href', '#i-copy'); }, 1600);
       this.onCopied?.();
-    } catch {
-      this.onCopyFailed?.();
+    } catch (err) {
+      if (err && err.code) this.onExportFailed?.(err, 'txt');
+      else this.onCopyFailed?.();
     }
   }
 
