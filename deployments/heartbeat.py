@@ -23,6 +23,7 @@ class ReplicaReport(BaseModel):
     dtype: str | None = None
     device: str | None = None
     torch_threads: int | None = None
+    cuda_reserved_mb: int | None = Field(None, description="What torch's CUDA allocator holds (MB); None on the CPU.")
 
 
 def report_fields(report: ReplicaReport | dict) -> dict:

@@ -110,6 +110,15 @@ class ReplicaLifecycle:
             pass
 
 
+def cuda_reserved_mb(device: str) -> int | None:
+    """MB torch's caching allocator holds on `device` (weights, activations, cache); None off CUDA."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    return int(torch.cuda.memory_reserved(device) // (1024 * 1024))
+
+
 def torch_thread_count(requested: int) -> int:
     """Threads for torch in this replica: as asked, else the CPUs Ray gave it, else every core.
 
@@ -251,7 +260,8 @@ class ModelReplica:
         engine = getattr(self, "engine", None)
         info = {"torch_threads": getattr(self, "torch_threads", None)}
         if engine is not None:
-            info.update(dtype=engine.dtype, device=engine.device, load_seconds=engine.load_seconds)
+            info.update(dtype=engine.dtype, device=engine.device, load_seconds=engine.load_seconds,
+                        cuda_reserved_mb=cuda_reserved_mb(engine.device))
         return await lifecycle.record(info)
 
     async def __del__(self) -> None:

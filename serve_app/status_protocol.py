@@ -25,6 +25,8 @@ class GpuCard(BaseModel):
     utilization_percent: int | None = None
     temperature_c: int | None = None
     service_memory_mb: float | None = Field(None, description="Memory of this service's model processes on the card.")
+    model_memory_mb: dict[str, float] = Field(default_factory=dict, description="Of that, each model's (models "
+                                                                                "holding nothing here are left out).")
     error: str | None = Field(None, description="Why this card could not be read (its other fields are then empty).")
 
 
@@ -71,6 +73,8 @@ class ModelStatus(BaseModel):
     device: str | None
     torch_threads: int | None = Field(description="torch CPU threads of the running replica.")
     in_flight: int = Field(description="Requests of this ingress for this model now.")
+    gpu_memory_mb: float | None = Field(None, description="GPU memory its replicas' processes hold (NVML, every "
+                                                          "card); null when no GPU can be read.")
 
 
 class ReplicaLifetime(BaseModel):

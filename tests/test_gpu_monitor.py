@@ -6,7 +6,7 @@ import serve_app.gpu as gpu
 
 
 def test_no_driver_means_available_false_with_reason():
-    snapshot = gpu.gpu_snapshot({1, 2})
+    snapshot = gpu.gpu_snapshot({"qwen3-asr-1.7b": {1, 2}})
     assert snapshot["available"] is False
     assert snapshot["reason"] and snapshot["gpus"] == []
 
@@ -26,13 +26,13 @@ def test_reads_memory_and_service_share_through_nvml(monkeypatch):
         nvmlDeviceGetGraphicsRunningProcesses=lambda h: [],
     )
     monkeypatch.setattr(gpu, "_ensure_nvml", lambda: fake)
-    snapshot = gpu.gpu_snapshot({11})
+    snapshot = gpu.gpu_snapshot({"qwen3-asr-1.7b": {11}})
     assert snapshot["available"] is True
     card = snapshot["gpus"][0]
     assert card["name"] == "NVIDIA L40S" and card["memory_total_mb"] == 46068
     assert card["memory_used_mb"] == 5000 and card["memory_free_mb"] == 41068
     assert card["utilization_percent"] == 37 and card["temperature_c"] == 55
-    assert card["service_memory_mb"] == 3000
+    assert card["service_memory_mb"] == 3000 and card["model_memory_mb"] == {"qwen3-asr-1.7b": 3000}
 
 
 def test_a_failing_device_query_is_reported_not_raised(monkeypatch):

@@ -77,8 +77,22 @@ def test_names_as_bytes_or_str(monkeypatch):
 
 def test_service_memory_counts_only_service_pids_over_compute_and_graphics(monkeypatch):
     device = {"compute": [(11, 3000), (12, 1000), (99, 900)], "graphics": [(11, 24), (98, 5000)]}
-    card = snapshot(monkeypatch, [device], pids={11, 12})["gpus"][0]
+    card = snapshot(monkeypatch, [device], pids={"a": {11}, "b": {12}})["gpus"][0]
     assert card["service_memory_mb"] == 4024
+
+
+def test_each_models_memory_is_its_own_processes_on_each_card(monkeypatch):
+    """Two cards: the 1.7B on the first, the aligner on both, the 0.6B nowhere (left out)."""
+    devices = [{"compute": [(11, 3000), (13, 500), (99, 900)]}, {"compute": [(14, 700)], "graphics": [(13, 24)]}]
+    cards = snapshot(monkeypatch, devices, pids={"large": {11}, "aligner": {13, 14}, "small": {12}})["gpus"]
+    assert cards[0]["model_memory_mb"] == {"large": 3000, "aligner": 500}
+    assert cards[1]["model_memory_mb"] == {"aligner": 724}
+    assert [c["service_memory_mb"] for c in cards] == [3500, 724]
+
+
+def test_another_process_on_the_card_is_nobodys_model(monkeypatch):
+    card = snapshot(monkeypatch, [{"compute": [(99, 9000)]}], pids={"large": {11}})["gpus"][0]
+    assert card["model_memory_mb"] == {} and card["service_memory_mb"] == 0
 
 
 def test_service_memory_is_zero_without_pids(monkeypatch):
@@ -88,12 +102,12 @@ def test_service_memory_is_zero_without_pids(monkeypatch):
 
 def test_processes_without_a_memory_figure_are_skipped(monkeypatch):
     """NVML reports None for processes it cannot measure (e.g. under MIG or no permission)."""
-    card = snapshot(monkeypatch, [{"compute": [(11, None), (12, 100)]}], pids={11, 12})["gpus"][0]
+    card = snapshot(monkeypatch, [{"compute": [(11, None), (12, 100)]}], pids={"a": {11}, "b": {12}})["gpus"][0]
     assert card["service_memory_mb"] == 100
 
 
 def test_a_refused_process_query_keeps_the_other_list(monkeypatch):
-    card = snapshot(monkeypatch, [{"compute_error": True, "graphics": [(11, 64)]}], pids={11})["gpus"][0]
+    card = snapshot(monkeypatch, [{"compute_error": True, "graphics": [(11, 64)]}], pids={"a": {11}})["gpus"][0]
     assert card["service_memory_mb"] == 64
 
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from deployments.heartbeat import ReplicaReport, report_fields
-from deployments.lifecycle import ReplicaLifecycle
+from deployments.lifecycle import ReplicaLifecycle, cuda_reserved_mb
 from deployments.registry import ModelRegistry
 
 REGISTRY = ModelRegistry.func_or_class
@@ -59,3 +59,8 @@ def test_the_replica_sends_a_report_the_registry_merges():
     assert record["source"] == "/models/x" and record["dtype"] == "float32" and record["torch_threads"] == 2
     assert record["loaded_at"] == lifecycle.loaded_at and record["releasing"] is False
     assert set(record) <= set(ReplicaReport.model_fields) | {"replica_id", "reported_at", "exited_at", "exit_reason"}
+
+
+def test_a_cpu_replica_reports_no_cuda_memory_and_the_field_is_typed():
+    assert cuda_reserved_mb("cpu") is None
+    assert report_fields({"cuda_reserved_mb": 3900}) == {"cuda_reserved_mb": 3900}

@@ -337,7 +337,30 @@ def test_loaded_model_reports_idle_countdown_and_history():
     assert described["dtype"] == "bfloat16" and described["load_seconds"] == 1.5 and described["replicas"] == 1
     assert [r["replica_id"] for r in described["replica_history"]] == ["old", None]
     assert described["replica_history"][0]["exit_reason"] == "released"
-    assert picture.pids() == {42}
+    assert picture.pids() == {LARGE: {42}}
+
+
+def test_each_model_reports_the_gpu_memory_its_replicas_hold():
+    service, _, _ = make_service()
+    gpu = {"available": True, "gpus": [{"index": 0, "model_memory_mb": {LARGE: 4100}},
+                                        {"index": 1, "model_memory_mb": {LARGE: 100, SMALL: 900}}]}
+    picture = Picture(1.0, {LARGE: ReplicaCounts(running=1)}, {"now": 200.0, "replicas": {}}, gpu)
+    assert service.describe(LARGE, picture)["gpu_memory_mb"] == 4200
+    assert service.describe(SMALL, picture)["gpu_memory_mb"] == 900
+    assert service.describe(ALIGNER, picture)["gpu_memory_mb"] == 0
+    no_gpu = Picture(1.0, {}, {"now": 200.0}, {"available": False, "reason": "NVML not available"})
+    assert service.describe(LARGE, no_gpu)["gpu_memory_mb"] is None
+
+
+def test_in_a_container_nvml_sees_no_replica_pid_and_the_allocators_figure_stands_in():
+    service, _, _ = make_service()
+    gpu = {"available": True, "gpus": [{"index": 0, "model_memory_mb": {}}]}
+    beats = [beat(idle=1.0, reported_at=199.0) | {"cuda_reserved_mb": 3900}]
+    picture = Picture(1.0, {LARGE: ReplicaCounts(running=1)}, {"now": 200.0, "replicas": {LARGE: beats}}, gpu)
+    assert service.describe(LARGE, picture)["gpu_memory_mb"] == 3900
+    cpu_beats = [beat(idle=1.0, reported_at=199.0)]
+    on_cpu = Picture(1.0, {LARGE: ReplicaCounts(running=1)}, {"now": 200.0, "replicas": {LARGE: cpu_beats}}, gpu)
+    assert service.describe(LARGE, on_cpu)["gpu_memory_mb"] == 0
 
 
 def test_queue_counts_requests_waiting_for_a_model():

@@ -697,6 +697,9 @@ def test_streaming_from_fake_microphone_shows_partial_then_final(open_page, stac
                            timeout=RESULT_TIMEOUT_MS)
     assert page.get_attribute("#mic-stage", "data-state") == "recording"
     assert page.is_visible("#badge-live")
+    # the server's VAD heard the fixture's speech begin: the badge says so while live
+    page.wait_for_selector("#badge-speech[data-speaking='true']", state="visible", timeout=RESULT_TIMEOUT_MS)
+    assert page.text_content("#badge-speech-text") == catalog("en")["stream.speech"]
     stable = page.text_content("#t-stable")
     partial = (stable + page.text_content("#t-unstable")).strip()
     assert partial
@@ -707,6 +710,7 @@ def test_streaming_from_fake_microphone_shows_partial_then_final(open_page, stac
     assert re.fullmatch(rf"{SCRIPTED_TEXT}( {SCRIPTED_TEXT})*", final), final
     assert final.startswith(stable.strip())  # stable text never changes afterwards
     assert page.text_content("#t-unstable") == ""
+    assert page.is_hidden("#badge-speech"), "the VAD badge belongs to the live stream"
     assert re.search(r"\d", page.text_content("#perf-rtf"))
     assert page.is_visible("#rec-card")  # the streamed audio is kept and playable
     # the microphone streams at its own rate (the server resamples): the start message says which

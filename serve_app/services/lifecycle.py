@@ -47,6 +47,18 @@ class RequestCounters:
         return sum(self.in_flight.values())
 
 
+def _model_gpu_memory(gpu: dict, model_id: str, beats: list[dict]) -> int | None:
+    """What NVML sees this model's replicas hold, over every card; None without a GPU to read.
+
+    NVML names processes by their host PID. In a container without the host's PID namespace no
+    replica's PID matches, and what the replicas' torch allocators report stands in (it leaves
+    out the CUDA context, a few hundred MB)."""
+    if not gpu.get("available"):
+        return None
+    seen = sum(card.get("model_memory_mb", {}).get(model_id, 0) for card in gpu.get("gpus", []))
+    return seen or sum(b.get("cuda_reserved_mb") or 0 for b in beats)
+
+
 def _idle_now(beat: dict, now: float) -> float:
     """A heartbeat's idle time, aged by the time since it was sent (a busy replica stays at 0)."""
     if not beat.get("idle_seconds"):
@@ -114,6 +126,7 @@ class LifecycleService:
             "device": beat.get("device") if beat else None,
             "torch_threads": beat.get("torch_threads") if beat else None,
             "in_flight": self.counters.in_flight[model_id],
+            "gpu_memory_mb": _model_gpu_memory(picture.gpu, model_id, beats),
         }
         if history:
             described["replica_history"] = [_lifetime(r) for r in [*picture.history(model_id), *picture.beats(model_id)]]

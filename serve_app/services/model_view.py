@@ -44,12 +44,14 @@ class Picture:
     def history(self, model_id: str) -> list[dict]:
         return self.registry.get("history", {}).get(model_id, [])
 
-    def pids(self) -> set[int]:
-        return {b["pid"] for beats in self.registry.get("replicas", {}).values() for b in beats if b.get("pid")}
+    def pids(self) -> dict[str, set[int]]:
+        """Each model's replica processes (what NVML's per-process memory is matched on)."""
+        return {model: {b["pid"] for b in beats if b.get("pid")}
+                for model, beats in self.registry.get("replicas", {}).items()}
 
 
 class ModelView:
-    def __init__(self, registry, read_gpu: Callable[[set[int]], dict] = gpu_snapshot, refresh_s: float = REFRESH_S,
+    def __init__(self, registry, read_gpu: Callable[[dict[str, set[int]]], dict] = gpu_snapshot, refresh_s: float = REFRESH_S,
                  on_refresh: Callable[[Picture], None] | None = None) -> None:
         self.registry = registry
         self.read_gpu = read_gpu

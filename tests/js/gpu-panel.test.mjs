@@ -11,6 +11,7 @@ installFetch();
 const { initI18n } = await import('../../ui/js/i18n.js');
 await initI18n();
 const { GpuPanel } = await import('../../ui/js/gpu-panel.js');
+const { formatMB } = await import('../../ui/js/format.js');
 
 const GPU = {
   available: true,
@@ -21,7 +22,7 @@ function status(over = {}) {
     version: '1.2.3',
     gpu: GPU,
     models: {
-      'qwen3-asr-1.7b': { label: 'Qwen3-ASR 1.7B', kind: 'asr', state: 'loaded', unload_in_seconds: 240, dtype: 'bfloat16', device: 'cuda:0', load_seconds: 12.34 },
+      'qwen3-asr-1.7b': { label: 'Qwen3-ASR 1.7B', kind: 'asr', state: 'loaded', unload_in_seconds: 240, dtype: 'bfloat16', device: 'cuda:0', load_seconds: 12.34, gpu_memory_mb: 4096 },
       'qwen3-asr-0.6b': { label: 'Qwen3-ASR 0.6B', kind: 'asr', state: 'not_loaded', unload_in_seconds: null },
       'qwen3-forced-aligner': { label: 'Forced aligner', kind: 'aligner', state: 'loading' },
     },
@@ -171,11 +172,23 @@ test('model rows show state, kind, countdown, dtype/device and load time', async
   assert.equal(cd.textContent, 'unloads in 4:00');
   const meta = big.querySelector('.model-meta').children;
   assert.equal(meta[2].textContent, 'bfloat16 · cuda:0');
-  assert.equal(meta[3].textContent, 'loaded in 12.3 s');
+  assert.equal(big.querySelector('.model-memory').textContent, `${formatMB(4096, 'en')} on the GPU`);
+  assert.equal(big.querySelector('.model-loaded-in').textContent, 'loaded in 12.3 s');
   const btn = big.querySelector('button[data-release]');
   assert.ok(!btn.disabled);
   assert.equal(btn.getAttribute('aria-label'), 'Release Qwen3-ASR 1.7B from memory');
   assert.equal(btn.querySelector('span').textContent, 'Release');
+});
+
+test("a model's GPU memory shows only while it is loaded and holds some", async () => {
+  net.routes['GET /api/status'] = () => jsonResponse(status({ models: {
+    a: { state: 'loaded', gpu_memory_mb: 900 }, b: { state: 'loaded', gpu_memory_mb: null },
+    c: { state: 'loaded', gpu_memory_mb: 0 }, d: { state: 'releasing', gpu_memory_mb: 900 } } }));
+  await panel.refresh();
+  const memory = (id) => row(id).querySelector('.model-memory');
+  assert.ok(!memory('a').hidden);
+  assert.equal(memory('a').textContent, `${formatMB(900, 'en')} on the GPU`);
+  for (const id of ['b', 'c', 'd']) assert.ok(memory(id).hidden, id);
 });
 
 test('not-loaded and loading models hide the loaded-only details', async () => {

@@ -11,6 +11,7 @@ const { initI18n } = await import('../../ui/js/i18n.js');
 await initI18n();
 const { PerfPanel, loadNote } = await import('../../ui/js/perf-panel.js');
 const { GpuPanel } = await import('../../ui/js/gpu-panel.js');
+const { formatSeconds } = await import('../../ui/js/format.js');
 
 let panel;
 let $;
@@ -39,6 +40,16 @@ test('a result fills RTF, speed, bar and timings', () => {
   assert.equal($('perf-total').textContent, '1.90 s');
   assert.ok(!$('perf-rtf').classList.contains('is-empty'));
   assert.ok($('perf-gpu').classList.contains('is-empty'), 'no memory info yet');
+});
+
+test('audio the VAD skipped is noted under the duration; none, no note', () => {
+  panel.show({ rtf: 0.05, duration_seconds: 1500, skipped_seconds: 42.5 });
+  assert.equal($('perf-duration-note').textContent, `${formatSeconds(42.5, 'en')} without speech skipped`);
+  panel.show({ rtf: 0.05, duration_seconds: 5, skipped_seconds: 0 });
+  assert.equal($('perf-duration-note').textContent, '');
+  panel.show({ rtf: 0.05, duration_seconds: 5, skipped_seconds: 9 });
+  panel.clear();
+  assert.equal($('perf-duration-note').textContent, '', 'a new recording clears it');
 });
 
 test('RTF digits: three under 0.1, two above; speed drops decimals at 100x', () => {
@@ -155,7 +166,7 @@ test('the perf panel and the GPU panel give the same load number in the same wor
   await gpu.refresh();
   clearTimeout(gpu.timer);
   const row = $('model-list').querySelector('[data-model="qwen3-asr-0.6b"]');
-  const gpuText = row.querySelector('.model-meta').children[3].textContent;
+  const gpuText = row.querySelector('.model-loaded-in').textContent;
   assert.equal(gpuText, 'loaded in 1.50 s');
   assert.ok($('perf-load-note').textContent.endsWith(gpuText), `${$('perf-load-note').textContent} / ${gpuText}`);
 });

@@ -27,7 +27,7 @@ test.beforeEach(async () => {
     card: $('result-card'), empty: $('result-empty'), pending: $('result-pending'), pendingLabel: $('pending-label'), pendingTimer: $('pending-timer'),
     pendingNote: $('pending-note'), transcriptWrap: $('transcript-wrap'), transcript: $('transcript'), stable: $('t-stable'), unstable: $('t-unstable'),
     actions: $('result-actions'), live: $('badge-live'), badgeLang: $('badge-lang'), badgeLangText: $('badge-lang-text'), badgeModel: $('badge-model'),
-    copy: $('copy-btn'), exportButtons: d.querySelectorAll('[data-export]'),
+    copy: $('copy-btn'), copyTimed: $('copy-timed-btn'), speech: $('badge-speech'), speechText: $('badge-speech-text'), exportButtons: d.querySelectorAll('[data-export]'),
     pendingProgress: $('pending-progress'), pendingBar: $('pending-bar'), pendingFill: $('pending-fill'),
     pendingPercent: $('pending-percent'), pendingDetail: $('pending-detail'), pendingText: $('pending-text'),
     error: $('result-error'), errorTitle: $('error-title'), errorMessage: $('error-message'), errorMeta: $('error-meta'), retry: $('retry-btn'),
@@ -141,6 +141,49 @@ test('without a clipboard API copy falls back to execCommand, and reports failur
   await view.copy();
   assert.deepEqual(events, ['copied', 'copyFailed']);
   env.document.execCommandResult = true;
+});
+
+test('copy with timestamps is offered with word times and copies the server\'s timed lines', async () => {
+  const net = installFetch({ 'POST /api/subtitles': () => textResponse('[0:00.1 – 0:00.9] Hello there.\n') });
+  const written = [];
+  globalThis.navigator.clipboard = { writeText: async (t) => { written.push(t); } };
+  view.showResult({ text: 'Hello there.' });
+  assert.ok(els.copyTimed.hidden, 'no word times: nothing to copy with them');
+  view.showResult({ text: 'Hello there.', timestamps: WORDS });
+  assert.ok(!els.copyTimed.hidden);
+  els.copyTimed.click();
+  await flush();
+  assert.equal(JSON.parse(net.calls[0].body).format, 'txt');
+  assert.deepEqual(written, ['[0:00.1 – 0:00.9] Hello there.\n']);
+  assert.equal(els.copyTimed.querySelector('span').textContent, 'Copied');
+  assert.equal(els.copy.querySelector('span').textContent, 'Copy', 'only the button pressed flips');
+  clock.tick(1600);
+  assert.equal(els.copyTimed.querySelector('span').textContent, 'Copy with timestamps');
+  delete globalThis.navigator.clipboard;
+});
+
+test('a refused timed-text request is an export failure, not a clipboard one', async () => {
+  installFetch({ 'POST /api/subtitles': () => jsonResponse({ error: { code: 'missing_timestamps', message: 'no words' } }, { status: 400 }) });
+  const failed = [];
+  view.onExportFailed = (err) => failed.push(err.code);
+  view.showResult({ text: 'x', timestamps: WORDS });
+  await view.copy({ timed: true });
+  assert.deepEqual(failed, ['missing_timestamps']);
+  assert.deepEqual(events, []);
+});
+
+test('the speech badge follows the VAD while live and goes with the live state', () => {
+  view.showLive('', '');
+  assert.ok(els.speech.hidden, 'no VAD event yet');
+  view.setSpeaking(true);
+  assert.ok(!els.speech.hidden);
+  assert.equal(els.speech.dataset.speaking, 'true');
+  assert.equal(els.speechText.textContent, 'Speech');
+  view.setSpeaking(false);
+  assert.equal(els.speech.dataset.speaking, 'false');
+  assert.equal(els.speechText.textContent, 'Pause');
+  view.showResult({ text: 'done' });
+  assert.ok(els.speech.hidden);
 });
 
 function captureDownloads() {

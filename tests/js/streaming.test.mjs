@@ -22,7 +22,7 @@ function session(callbacks = {}, start = { model: 'qwen3-asr-0.6b', language: 'a
   const events = [];
   const cb = {
     onLoading: (m) => events.push(['loading', m]), onReady: (m) => events.push(['ready', m]), onPartial: (m) => events.push(['partial', m]),
-    onFinal: (m) => events.push(['final', m]), onError: (e) => events.push(['error', e]), ...callbacks,
+    onFinal: (m) => events.push(['final', m]), onSpeech: (speaking, m) => events.push(['speech', speaking, m]), onError: (e) => events.push(['error', e]), ...callbacks,
   };
   const s = new StreamSession(start, cb);
   return { s, events };
@@ -105,6 +105,19 @@ test('partials reach the callback; binary and malformed messages are ignored', a
   ws.serverSend({ type: 'partial', text: 'hel', stable_text: 'he', unstable_text: 'l' });
   assert.deepEqual(events.map((e) => e[0]), ['ready', 'partial']);
   assert.equal(events[1][1].stable_text, 'he');
+});
+
+test('the server VAD events reach onSpeech as speaking true, then false', async () => {
+  const { s, events } = session();
+  s.start();
+  const ws = FakeWebSocket.last;
+  ws.serverOpen();
+  ws.serverSend({ type: 'ready' });
+  ws.serverSend({ type: 'speech_started', start_seconds: 0.4 });
+  ws.serverSend({ type: 'speech_stopped', end_seconds: 1.9 });
+  assert.deepEqual(events.map((e) => e[0]), ['ready', 'speech', 'speech']);
+  assert.deepEqual(events.slice(1).map((e) => e[1]), [true, false]);
+  assert.equal(events[2][2].end_seconds, 1.9);
 });
 
 test('stop sends one stop message and resolves with the final message', async () => {

@@ -240,7 +240,10 @@ export class GpuPanel {
     countdown.className = 'countdown';
     const info = document.createElement('span');
     const loadedIn = document.createElement('span');
-    meta.append(pill, countdown, info, loadedIn);
+    loadedIn.className = 'model-loaded-in';
+    const memory = document.createElement('span');
+    memory.className = 'model-memory';
+    meta.append(pill, countdown, info, memory, loadedIn);
     const btn = document.createElement('button');
     btn.type = 'button';
     btn.className = 'btn btn-sm';
@@ -249,7 +252,7 @@ export class GpuPanel {
     const btnLabel = document.createElement('span');
     btn.append(btnLabel);
     li.append(name, meta, btn);
-    return { root: li, nameText, kind, pill, countdown, info, loadedIn, btn, btnLabel };
+    return { root: li, nameText, kind, pill, countdown, info, memory, loadedIn, btn, btnLabel };
   }
 
   _updateModelRow(row, id, m, loc) {
@@ -269,6 +272,10 @@ export class GpuPanel {
     const bits = state === 'loaded' ? [m.dtype, m.device].filter(Boolean).join(' · ') : '';
     row.info.hidden = !bits;
     set(row.info, bits);
+    // NVML's per-process memory of this model's replicas (null without a GPU; 0 on the CPU)
+    const memory = state === 'loaded' && Number(m.gpu_memory_mb) > 0 ? t('gpu.modelMemory', { mb: formatMB(Number(m.gpu_memory_mb), loc) }) : '';
+    row.memory.hidden = !memory;
+    set(row.memory, memory);
     // the same words and number as the performance panel's note on a request that waited for this load
     const loadedIn = state === 'loaded' && m.load_seconds ? t('gpu.loadedIn', { time: formatSeconds(m.load_seconds, loc) }) : '';
     row.loadedIn.hidden = !loadedIn;

@@ -42,7 +42,7 @@ function collectElements() {
       pendingPercent: $('pending-percent'), pendingDetail: $('pending-detail'), pendingText: $('pending-text'),
       error: $('result-error'), errorTitle: $('error-title'), errorMessage: $('error-message'), errorMeta: $('error-meta'), retry: $('retry-btn'),
       transcriptWrap: $('transcript-wrap'), transcript: $('transcript'), stable: $('t-stable'), unstable: $('t-unstable'),
-      actions: $('result-actions'), live: $('badge-live'), badgeLang: $('badge-lang'), badgeLangText: $('badge-lang-text'), badgeModel: $('badge-model'),
+      actions: $('result-actions'), live: $('badge-live'), speech: $('badge-speech'), speechText: $('badge-speech-text'), badgeLang: $('badge-lang'), badgeLangText: $('badge-lang-text'), badgeModel: $('badge-model'),
       copy: $('copy-btn'), copyTimed: $('copy-timed-btn'), exportButtons: Array.from(document.querySelectorAll('[data-export]')),
       ts: {
         section: $('ts-section'), canvas: $('ts-canvas'), audio: $('ts-audio'), play: $('ts-play'), time: $('ts-time'), count: $('ts-count'),

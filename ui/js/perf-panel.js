@@ -76,6 +76,8 @@ export class PerfPanel {
     this.$('perf-rtf-bar').style.width = `${(fill * 100).toFixed(1)}%`;
     this.$('perf-process').textContent = formatSeconds(r.process_time_seconds, loc);
     this.$('perf-duration').textContent = formatSeconds(r.duration_seconds, loc);
+    const skipped = Number(r.skipped_seconds);
+    this.$('perf-duration-note').textContent = skipped > 0 ? t('perf.skipped', { time: formatSeconds(skipped, loc) }) : '';
     const load = r.load_time_seconds ?? extra.load;
     this.$('perf-load').textContent = formatSeconds(load, loc);
     this.$('perf-load-note').textContent = loadNote(r, load, extra.models, loc);

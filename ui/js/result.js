@@ -22,8 +22,8 @@ export class ResultView {
     this.sourceName = '';
     this.timer = null;
     this.ts = new TimestampView(els.ts);
-    els.copy.addEventListener('click', () => this.copy(els.copy, () => this.result?.text || ''));
-    els.copyTimed.addEventListener('click', () => this.copy(els.copyTimed, () => this._timedText()));
+    els.copy.addEventListener('click', () => this.copy());
+    els.copyTimed.addEventListener('click', () => this.copy({ timed: true }));
     els.exportButtons.forEach((b) => b.addEventListener('click', () => this.download(b.dataset.export)));
   }
 
@@ -37,6 +37,7 @@ export class ResultView {
     transcriptWrap.hidden = !(state === 'live' || state === 'done');
     actions.hidden = state !== 'done';
     live.hidden = state !== 'live';
+    if (state !== 'live') this.setSpeaking(null);
     if (state !== 'done') this.ts.clear();
   }
 
@@ -137,6 +138,17 @@ export class ResultView {
     if (tr.scrollHeight > tr.clientHeight) tr.scrollTop = tr.scrollHeight;
   }
 
+  /** The server's VAD on a live stream: true after `speech_started`, false after `speech_stopped`,
+   *  null hides the badge (no VAD event yet, or not streaming). */
+  setSpeaking(speaking) {
+    const { speech, speechText } = this.els;
+    speech.hidden = speaking === null;
+    this._speaking = speaking;
+    if (speaking === null) return;
+    speech.dataset.speaking = String(speaking);
+    speechText.textContent = t(speaking ? 'stream.speech' : 'stream.pause');
+  }
+
   /**
    * Final result.
    * @param {object} result API JSON
@@ -187,18 +199,16 @@ export class ResultView {
     if (this.els.card.dataset.state === 'error' && this._error) renderErrorCard(this.els, this._error.err, this._error.onRetry);
     if (this._lastProgress) this.setProgress(this._lastProgress.progress, this._lastProgress.elapsedSeconds);
     this.ts.relabel();
+    if (this._speaking !== null && this._speaking !== undefined) this.setSpeaking(this._speaking);
     if (this.els.card.dataset.state === 'pending' && this.els.pendingLabel.dataset.i18n) this.setPendingLabel(this.els.pendingLabel.dataset.i18n);
   }
 
-  /** The transcript as the server's timed-text lines (`[0:01.2 – 0:03.4] text`, the subtitle cues). */
-  async _timedText() {
-    return api.subtitles(subtitleRequest(this.result, 'txt'));
-  }
-
-  /** Copy what `textOf()` gives to the clipboard; `button` shows "Copied" for a moment. */
-  async copy(button, textOf) {
+  /** Copy the transcript, or (`timed`) the server's timed-text lines `[0:01.2 – 0:03.4] text` (the
+   *  subtitle cues); the button pressed shows "Copied" for a moment. */
+  async copy({ timed = false } = {}) {
+    const button = timed ? this.els.copyTimed : this.els.copy;
     try {
-      const text = await textOf();
+      const text = timed ? await api.subtitles(subtitleRequest(this.result, 'txt')) : this.result?.text || '';
       if (navigator.clipboard && window.isSecureContext) await navigator.clipboard.writeText(text);
       else {
         const ta = document.createElement('textarea');

@@ -23,6 +23,7 @@ export function streamCallbacks() {
       const unstable = msg.unstable_text ?? (msg.text && msg.text.startsWith(stable) ? msg.text.slice(stable.length) : '');
       app.result.showLive(stable, unstable || (!stable ? msg.text || '' : ''));
     },
+    onSpeech: (speaking) => { if (app.result.els.card.dataset.state === 'live') app.result.setSpeaking(speaking); },
   };
 }
 

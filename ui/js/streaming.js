@@ -27,7 +27,7 @@ export function streamUrl(loc = window.location) {
 
 /**
  * One streaming session; `startMessage.sample_rate` is the rate of the samples given to sendFloat
- * (16 kHz unless set: the server resamples any other rate it accepts). Callbacks: onLoading(msg), onReady(), onPartial(msg), onFinal(msg), onError(StreamError).
+ * (16 kHz unless set: the server resamples any other rate it accepts). Callbacks: onLoading(msg), onReady(), onPartial(msg), onSpeech(speaking, msg), onFinal(msg), onError(StreamError).
  * `start()` resolves once the server says ready; frames sent earlier are queued.
  */
 export class StreamSession {
@@ -76,6 +76,10 @@ export class StreamSession {
             break;
           case 'partial':
             this.cb.onPartial?.(msg);
+            break;
+          case 'speech_started':
+          case 'speech_stopped':
+            this.cb.onSpeech?.(msg.type === 'speech_started', msg);
             break;
           case 'final':
             this.finished = true;
