@@ -23,8 +23,8 @@ class AlignerDeployment(ModelReplica):
     batch_method = "align_batch"
 
     async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0,
-                       cpu_nice: int = 0) -> None:
-        await self._start(model_id, options, registry, torch_threads, cpu_nice)
+                       cpu_nice: int = 0, cpu_sched_idle: bool = False) -> None:
+        await self._start(model_id, options, registry, torch_threads, cpu_nice, cpu_sched_idle)
 
     async def align(self, request: AlignRequest) -> AlignResult:
         check_align_language(request.language)

@@ -24,9 +24,9 @@ class AsrDeployment(ModelReplica):
     batch_method = "transcribe_batch"
 
     async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0,
-                       cpu_nice: int = 0) -> None:
+                       cpu_nice: int = 0, cpu_sched_idle: bool = False) -> None:
         self._model_lock = asyncio.Lock()
-        await self._start(model_id, options, registry, torch_threads, cpu_nice)
+        await self._start(model_id, options, registry, torch_threads, cpu_nice, cpu_sched_idle)
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
         with self.lifecycle.busy():

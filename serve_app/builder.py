@@ -93,7 +93,8 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
         "graceful_shutdown_timeout_s": 60,
         "health_check_period_s": 5,
     }
-    cpu = {"torch_threads": settings.torch_threads, "cpu_nice": settings.cpu_model_nice}
+    cpu = {"torch_threads": settings.torch_threads, "cpu_nice": settings.cpu_model_nice,
+           "cpu_sched_idle": settings.cpu_model_sched_idle}
     asr_large = AsrDeployment.options(name=DEPLOYMENT_NAMES[ASR_1_7B], **common).bind(
         ASR_1_7B, load_options(settings, settings.model_1_7b_source), registry, **cpu)
     asr_small = AsrDeployment.options(name=DEPLOYMENT_NAMES[ASR_0_6B], **common).bind(

@@ -103,6 +103,18 @@ class Settings(BaseSettings):
         description="CPU replicas only: the model's scheduling niceness (Ray starts workers at 15), so the proxy and the ingress answer at once "
                     "while the model keeps every core busy; 0 = normal priority.",
     )
+    cpu_model_sched_idle: bool = Field(
+        True, description="CPU replicas only: the model's threads also run in Linux's SCHED_IDLE class, so any other "
+                          "thread that wakes (the proxy's, the ingress's) preempts them at once; niceness alone only "
+                          "weights their share of the cores.",
+    )
+
+    ingress_work_nice: int = Field(
+        19, ge=0, le=19,
+        description="Scheduling niceness of the ingress threads that decode uploads and find the speech in files "
+                    "(seconds of CPU for a long file), so the event loop that answers /health and the proxy go first; "
+                    "0 = the ingress's own priority.",
+    )
 
     # --- GPU lifecycle ---
     idle_timeout_s: float = Field(600.0, gt=0, description="A model idle this long is unloaded (scaled to zero).")

@@ -18,19 +18,23 @@ seen = dict()
 def existing():
     before_thread_ready.set(); release.wait()
     seen["existing"] = os.getpriority(os.PRIO_PROCESS, 0)
-    later = threading.Thread(target=lambda: seen.__setitem__("started_later", os.getpriority(os.PRIO_PROCESS, 0)))
+    seen["existing_idle"] = os.sched_getscheduler(0) == os.SCHED_IDLE
+    def later_thread():
+        seen["started_later"] = os.getpriority(os.PRIO_PROCESS, 0)
+        seen["started_later_idle"] = os.sched_getscheduler(0) == os.SCHED_IDLE
+    later = threading.Thread(target=later_thread)
     later.start(); later.join()
 thread = threading.Thread(target=existing); thread.start(); before_thread_ready.wait()
 start = os.getpriority(os.PRIO_PROCESS, 0)
-applied = lower_cpu_priority(start + {step})
+applied = lower_cpu_priority(start + {step}, {idle})
 lowered_again = lower_cpu_priority(start + {again})
 release.set(); thread.join()
 print(json.dumps({{"start": start, "applied": applied, "lowered_again": lowered_again, **seen}}))
 """
 
 
-def probe(step: int, again: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(step=step, again=again)], cwd=ROOT, capture_output=True,
+def probe(step: int, again: int, idle: bool = False) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(step=step, again=again, idle=idle)], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -42,6 +46,14 @@ def test_every_thread_of_the_replica_runs_at_the_lower_priority():
     assert result["existing"] == target          # a thread that already ran (torch's pool, Ray's workers)
     assert result["started_later"] == target     # and one started afterwards
     assert result["lowered_again"] == target     # never raised back (that needs privilege)
+    assert not result["existing_idle"] and not result["started_later_idle"]
+
+
+def test_the_idle_class_reaches_every_thread_too():
+    """SCHED_IDLE: a woken proxy or ingress thread preempts the model at once (niceness only weights)."""
+    result = probe(3, again=1, idle=True)
+    assert result["existing_idle"] and result["started_later_idle"]
+    assert result["existing"] == result["started_later"] == result["start"] + 3
 
 
 def test_zero_leaves_the_priority_alone():

@@ -31,6 +31,7 @@ from deployments.protocol import (
     WordTime,
 )
 from serve_app.audio import AudioError, DecodedAudio, check_audio, decode_file
+from serve_app.cpu_work import CpuWork
 from serve_app.errors import ApiError, bad_request, echo
 from serve_app.languages import (
     Language,
@@ -155,6 +156,7 @@ class TranscriptionService:
     def __init__(self, settings: Settings, lifecycle: LifecycleService, asr_handles: dict, aligner_handle,
                  metrics: ServiceMetrics | None = None) -> None:
         self.settings = settings
+        self.cpu_work = CpuWork(settings.ingress_work_nice)  # decoding and VAD: behind the event loop
         self.metrics = metrics or ServiceMetrics()
         self.lifecycle = lifecycle
         self.asr_handles = asr_handles
@@ -193,7 +195,7 @@ class TranscriptionService:
 
     async def decode(self, source: BinaryIO) -> DecodedAudio:
         try:
-            audio = await asyncio.to_thread(decode_file, source)
+            audio = await self.cpu_work.run(decode_file, source)
             check_audio(audio, min_seconds=self.settings.min_audio_seconds, max_seconds=self.settings.max_audio_seconds)
         except AudioError as exc:
             raise ApiError(exc.status, exc.code, exc.message, param="file") from exc
@@ -269,7 +271,7 @@ class TranscriptionService:
                              progress: TranscriptionProgress | None = None) -> AsyncIterator[tuple[PieceText, AsrResult]]:
         started = started or time.time()
         # Finding speech and pauses in a long file takes a while: never on the event loop.
-        pieces = await asyncio.to_thread(self.pieces, audio.samples, options.return_timestamps)
+        pieces = await self.cpu_work.run(self.pieces, audio.samples, options.return_timestamps)
         if progress is not None:
             progress.planned(len(pieces), sum(p.audio.shape[0] for p in pieces) / SAMPLE_RATE)
         if not pieces:  # no speech: the model is not asked (nor loaded)

@@ -5,6 +5,7 @@ that end it (length, idle time) send one and close."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import base64
 import binascii
 import logging
@@ -286,8 +287,8 @@ class RealtimeSession:
         lifecycle = self.service.lifecycle
         try:
             if whole_buffer:
-                pieces = [p.audio for p in await asyncio.to_thread(self.transcription.pieces, audio, False,
-                                                                   vad_short=True)]
+                plan = functools.partial(self.transcription.pieces, audio, False, vad_short=True)
+                pieces = [p.audio for p in await self.transcription.cpu_work.run(plan)]
             else:
                 pieces = [audio]
             if not pieces:
