@@ -314,7 +314,7 @@ def test_load_wait_and_gpu_load_time_say_the_same(open_page, stack, audio):
     en = catalog("en")
     wait = page.text_content("#perf-load")
     note = page.text_content("#perf-load-note")
-    row = page.locator("#model-list .model[data-model='qwen3-asr-0.6b'] .model-meta > span").nth(3).text_content()
+    row = page.text_content("#model-list .model[data-model='qwen3-asr-0.6b'] .model-loaded-in")
     assert wait != "0.00 s", "the request should have waited for the released model"
     loaded_in = en["gpu.loadedIn"].replace("{time}", "")
     assert row.startswith(loaded_in), row
