@@ -30,6 +30,9 @@ SR = 16_000
 
 
 class FakeLifecycle:
+    def is_running(self, model_id):  # every model loaded: nothing to wake ahead of its use
+        return True
+
     @asynccontextmanager
     async def serving(self, model_id):
         yield

@@ -162,6 +162,7 @@ class TranscriptionService:
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
         self.admission = Admission(admission_limit(settings))
+        self._wakes: set[asyncio.Task] = set()  # aligner loads started ahead of their use
 
     # ---- validation -------------------------------------------------------------------
     def options(self, *, model: str | None, language: str | None, return_timestamps: bool,
@@ -284,6 +285,8 @@ class TranscriptionService:
             async with window:
                 return await self._asr(options, piece)
 
+        wake = self.wake_aligner(options)
+        finished = False
         async with self.lifecycle.serving(options.model):
             tasks = [asyncio.ensure_future(bounded(p)) for p in pieces]
             try:
@@ -291,9 +294,32 @@ class TranscriptionService:
                     result = await task
                     yield PieceText(piece.index, piece.offset, piece.audio.shape[0] / SAMPLE_RATE,
                                     result.text, result.language), result
+                finished = True
             finally:
                 for task in tasks:
                     task.cancel()
+                if wake is not None and not finished:  # failed or given up: no alignment follows
+                    wake.cancel()
+
+    def wake_aligner(self, options: TranscribeOptions) -> asyncio.Task | None:
+        """Starts loading a released aligner while the ASR model transcribes a request that wants
+        timestamps: a cold request waits for the slower load, not for both in turn, and neither model
+        sits idle waiting for the other (long enough, with a short idle timeout, to be unloaded)."""
+        if not options.return_timestamps or self.lifecycle.is_running(ALIGNER):
+            return None
+        if options.language is not None and not options.language.aligner:
+            return None
+        task = asyncio.ensure_future(self._load_aligner())
+        self._wakes.add(task)
+        task.add_done_callback(self._wakes.discard)
+        return task
+
+    async def _load_aligner(self) -> None:
+        try:
+            async with self.lifecycle.serving(ALIGNER):
+                await self.aligner.wait_loaded.remote()
+        except Exception as exc:  # the alignment itself reports what went wrong
+            logger.info("the aligner could not be loaded ahead of its use: %s", type(exc).__name__)
 
     async def transcribe(self, source: BinaryIO, options: TranscribeOptions,
                          progress: TranscriptionProgress | None = None) -> Transcript:
