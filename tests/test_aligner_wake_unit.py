@@ -183,7 +183,7 @@ def test_a_failed_transcription_gives_up_the_wake():
             await job
         await asyncio.sleep(0.01)
         # Checked here: asyncio.run would cancel a wake left behind on its way out.
-        assert lifecycle.serving_now == [] and not svc._wakes
+        assert lifecycle.serving_now == [] and not svc.aligner_wake.pending
         models.aligner_loaded.set()
         await asyncio.sleep(0.01)
         assert "aligner loaded" not in models.events and models.aligner.align.calls == 0

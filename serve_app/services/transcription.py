@@ -44,6 +44,7 @@ from serve_app.languages import (
 from serve_app.metrics import ServiceMetrics
 from serve_app.qwen_utils import split_audio_into_chunks
 from serve_app.services.admission import Admission, overloaded
+from serve_app.services.aligner_wake import AlignerWake
 from serve_app.services.lifecycle import LifecycleService
 from serve_app.services.subtitles import join_words
 from serve_app.settings import Settings
@@ -162,7 +163,7 @@ class TranscriptionService:
         self.asr_handles = asr_handles
         self.aligner = aligner_handle
         self.admission = Admission(admission_limit(settings))
-        self._wakes: set[asyncio.Task] = set()  # aligner loads started ahead of their use
+        self.aligner_wake = AlignerWake(lifecycle, aligner_handle)
 
     # ---- validation -------------------------------------------------------------------
     def options(self, *, model: str | None, language: str | None, return_timestamps: bool,
@@ -285,7 +286,7 @@ class TranscriptionService:
             async with window:
                 return await self._asr(options, piece)
 
-        wake = self.wake_aligner(options)
+        wake = self.aligner_wake.start(options)
         finished = False
         async with self.lifecycle.serving(options.model):
             tasks = [asyncio.ensure_future(bounded(p)) for p in pieces]
@@ -300,26 +301,6 @@ class TranscriptionService:
                     task.cancel()
                 if wake is not None and not finished:  # failed or given up: no alignment follows
                     wake.cancel()
-
-    def wake_aligner(self, options: TranscribeOptions) -> asyncio.Task | None:
-        """Starts loading a released aligner while the ASR model transcribes a request that wants
-        timestamps: a cold request waits for the slower load, not for both in turn, and neither model
-        sits idle waiting for the other (long enough, with a short idle timeout, to be unloaded)."""
-        if not options.return_timestamps or self.lifecycle.is_running(ALIGNER):
-            return None
-        if options.language is not None and not options.language.aligner:
-            return None
-        task = asyncio.ensure_future(self._load_aligner())
-        self._wakes.add(task)
-        task.add_done_callback(self._wakes.discard)
-        return task
-
-    async def _load_aligner(self) -> None:
-        try:
-            async with self.lifecycle.serving(ALIGNER):
-                await self.aligner.wait_loaded.remote()
-        except Exception as exc:  # the alignment itself reports what went wrong
-            logger.info("the aligner could not be loaded ahead of its use: %s", type(exc).__name__)
 
     async def transcribe(self, source: BinaryIO, options: TranscribeOptions,
                          progress: TranscriptionProgress | None = None) -> Transcript:
