@@ -16,7 +16,6 @@ import pytest
 
 from deployments.protocol import ALIGNER, AlignResult, AsrResult, WordTime
 from serve_app.audio import DecodedAudio
-from serve_app.errors import ApiError
 from serve_app.services.transcription import TranscriptionService
 from serve_app.settings import Settings
 
@@ -172,20 +171,52 @@ def test_silence_wakes_nothing():
     assert transcript.text == "" and models.aligner.wait_loaded.calls == 0 and models.asr.transcribe.calls == 0
 
 
-def test_a_failed_transcription_gives_up_the_wake():
+def test_the_alignment_waits_for_the_load_call_instead_of_queueing_behind_it():
+    """The load call holds a place in the aligner's bounded queue: the alignment goes after it."""
     async def scenario():
-        models = Models(asr_fails=True)
+        models = Models()
         svc, lifecycle = service(models)
         job = asyncio.ensure_future(svc.transcribe_audio(speech(), options(svc)))
         await models.until("aligner load asked")
-        models.asr_go.set()  # the ASR fails while the aligner is still loading
-        with pytest.raises((RuntimeError, ApiError)):
-            await job
-        await asyncio.sleep(0.01)
-        # Checked here: asyncio.run would cancel a wake left behind on its way out.
-        assert lifecycle.serving_now == [] and not svc.aligner_wake.pending
+        models.asr_go.set()  # the text is ready while the aligner still loads
+        await asyncio.sleep(0.05)
+        assert models.aligner.align.calls == 0 and not job.done()
         models.aligner_loaded.set()
-        await asyncio.sleep(0.01)
-        assert "aligner loaded" not in models.events and models.aligner.align.calls == 0
+        transcript = await asyncio.wait_for(job, 30)
+        assert models.events.index("aligner loaded") < models.events.index("align")
+        assert transcript.timestamps and lifecycle.serving_now == []
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_requests_share_one_load_call():
+    async def scenario():
+        models = Models()
+        svc, _ = service(models)
+        jobs = [asyncio.ensure_future(svc.transcribe_audio(speech(), options(svc))) for _ in range(3)]
+        await models.until("aligner load asked")
+        await asyncio.sleep(0.05)
+        models.asr_go.set()
+        models.aligner_loaded.set()
+        answers = await asyncio.wait_for(asyncio.gather(*jobs), 30)
+        assert models.aligner.wait_loaded.calls == 1 and models.asr.transcribe.calls == 3
+        assert all(a.timestamps for a in answers)
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_load_call_does_not_fail_the_request():
+    """The alignment itself reports an aligner that cannot load; the wake only logs."""
+    async def scenario():
+        models = Models()
+
+        async def refused(_):
+            raise RuntimeError("the queue is full")
+
+        models.aligner.wait_loaded = Call(refused)
+        svc, _ = service(models)
+        models.asr_go.set()
+        transcript = await asyncio.wait_for(svc.transcribe_audio(speech(), options(svc)), 30)
+        assert models.aligner.wait_loaded.calls == 1 and transcript.timestamps
 
     asyncio.run(scenario())

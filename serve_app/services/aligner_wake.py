@@ -21,22 +21,28 @@ logger = logging.getLogger(__name__)
 
 
 class AlignerWake:
+    """At most one load call in flight per ingress replica: it would hold a slot of the aligner's
+    queue (which `model_max_queued_requests` bounds) that the alignment itself needs."""
+
     def __init__(self, lifecycle: LifecycleService, aligner_handle) -> None:
         self.lifecycle = lifecycle
         self.aligner = aligner_handle
-        self.pending: set[asyncio.Task] = set()
+        self.pending: asyncio.Task | None = None
 
-    def start(self, options: TranscribeOptions) -> asyncio.Task | None:
-        """Starts the aligner's load when an alignment may follow and the aligner is not running;
-        the caller cancels the task if the transcription ends without one."""
+    def start(self, options: TranscribeOptions) -> None:
+        """Starts the aligner's load when an alignment may follow and the aligner is not running."""
         if not options.return_timestamps or self.lifecycle.is_running(ALIGNER):
-            return None
+            return
         if options.language is not None and not options.language.aligner:
-            return None
-        task = asyncio.ensure_future(self._load())
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-        return task
+            return
+        if self.pending is None or self.pending.done():
+            self.pending = asyncio.ensure_future(self._load())
+
+    async def settled(self) -> None:
+        """Waits for a load call still in flight (shielded: one request giving up does not stop
+        another's wake), so the alignment's calls do not queue behind it."""
+        if self.pending is not None and not self.pending.done():
+            await asyncio.shield(self.pending)
 
     async def _load(self) -> None:
         try:

@@ -286,8 +286,7 @@ class TranscriptionService:
             async with window:
                 return await self._asr(options, piece)
 
-        wake = self.aligner_wake.start(options)
-        finished = False
+        self.aligner_wake.start(options)
         async with self.lifecycle.serving(options.model):
             tasks = [asyncio.ensure_future(bounded(p)) for p in pieces]
             try:
@@ -295,12 +294,9 @@ class TranscriptionService:
                     result = await task
                     yield PieceText(piece.index, piece.offset, piece.audio.shape[0] / SAMPLE_RATE,
                                     result.text, result.language), result
-                finished = True
             finally:
                 for task in tasks:
                     task.cancel()
-                if wake is not None and not finished:  # failed or given up: no alignment follows
-                    wake.cancel()
 
     async def transcribe(self, source: BinaryIO, options: TranscribeOptions,
                          progress: TranscriptionProgress | None = None) -> Transcript:
@@ -359,6 +355,7 @@ class TranscriptionService:
                            f"The detected language {align_language or 'unknown'!r} cannot be timed; the ForcedAligner "
                            f"supports {', '.join(ALIGNER_LANGUAGES)}. Force one of them or turn timestamps off.",
                            param="language")
+        await self.aligner_wake.settled()
         async with self.lifecycle.serving(ALIGNER):
             requests = []
             for p in pieces:
