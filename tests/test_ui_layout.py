@@ -223,11 +223,28 @@ def test_chips_show_start_end_and_a_zero_length_word_plays(open_page, audio):
     page.wait_for_function("document.getElementById('ts-audio').paused", timeout=15_000)
     stopped = page.evaluate("document.getElementById('ts-audio').currentTime")
     assert 0.8 < stopped < 1.2, f"a zero-length word plays a short window, stopped at {stopped}"
-    # on the canvas: its segment (at 0.8 s of the timeline) is hit too
+    # on the canvas: its segment (at 0.8 s of the timeline) is hit too. The clock shows the clip's length
+    # in tenths, a few px off on this canvas, so the pointer looks for the segment the way a user does:
+    # by hovering until the tooltip names it, near where 0.8 s should be drawn.
     canvas = page.locator("#ts-canvas").bounding_box()
     duration = page.evaluate("Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1])")
-    page.mouse.click(canvas["x"] + canvas["width"] * 0.8 / duration + 1, canvas["y"] + canvas["height"] / 2)
-    page.wait_for_function("document.querySelectorAll('#ts-words .word')[1].classList.contains('is-active')", timeout=5_000)
+    estimate = canvas["x"] + canvas["width"] * 0.8 / duration
+    middle = canvas["y"] + canvas["height"] / 2
+    hit_x = None
+    for dx in sorted(range(-12, 13), key=abs):
+        page.mouse.move(estimate + dx, middle)
+        if page.evaluate("document.getElementById('ts-canvas').title").startswith("、"):
+            hit_x = estimate + dx
+            break
+    assert hit_x is not None, "no point within 12 px of 0.8 s names the zero-length word"
+    # the chip is active only while its 0.25 s window plays: record the change instead of polling for it
+    page.evaluate("""() => { window.__instantActive = false;
+      const chip = document.querySelectorAll('#ts-words .word')[1];
+      new MutationObserver(() => { if (chip.classList.contains('is-active')) window.__instantActive = true; })
+        .observe(chip, { attributes: true, attributeFilter: ['class'] }); }""")
+    assert "is-active" not in instant.get_attribute("class")
+    page.mouse.click(hit_x, middle)
+    page.wait_for_function("window.__instantActive === true", timeout=5_000)
     watch.assert_clean(requests=False)
 
 

@@ -277,6 +277,30 @@ test('metadata with a longer audio duration extends the view', () => {
   assert.equal(els.time.textContent, '0:00.0 / 0:10.0');
 });
 
+test('peaks decoded after the result extend a whole-clip view to the whole clip', () => {
+  // the result says 3 s; the decoded peaks (which arrive later) say 10 s: the timeline must show all 10
+  view.setData({ timestamps: TS, audioUrl: 'blob:a', duration: 3 });
+  view.setPeaks({ duration: 10, min: new Float32Array(10), max: new Float32Array(10), perSecond: 1 });
+  assert.equal(view.duration, 10);
+  assert.deepEqual(view.view, { start: 0, span: 10 });
+  assert.equal(els.time.textContent, '0:00.0 / 0:10.0');
+  // the metadata then agreeing with the peaks changes nothing
+  els.audio.duration = 10;
+  fire(els.audio, 'loadedmetadata');
+  assert.deepEqual(view.view, { start: 0, span: 10 });
+});
+
+test('a longer clip keeps a zoomed window where it is and lets the slider reach the new end', () => {
+  view.setData({ timestamps: TS, audioUrl: 'blob:a', duration: 4 });
+  view.zoom(0.5);
+  const before = { ...view.view };
+  view.setPeaks({ duration: 8, min: new Float32Array(8), max: new Float32Array(8), perSecond: 1 });
+  assert.equal(view.duration, 8);
+  assert.deepEqual(view.view, before, 'the zoomed window stays');
+  assert.ok(!els.scroll.hidden);
+  assert.equal(els.scroll.value, String(Math.round((before.start / (8 - before.span)) * 1000)));
+});
+
 test('drawing labels the words that fit and marks the playhead', () => {
   view.setData({ timestamps: TS, audioUrl: 'blob:a', duration: 4 });
   const g = els.canvas.getContext('2d');

@@ -59,8 +59,19 @@ export class TimestampView {
 
   setPeaks(peaks) {
     this.peaks = peaks;
-    if (peaks) this.duration = Math.max(this.duration, peaks.duration || 0);
+    if (peaks) this._lengthen(peaks.duration);
     this.draw();
+  }
+
+  /** The clip turned out longer (decoded peaks or the audio's metadata arrive after the result): a
+   * timeline that showed the whole clip keeps showing all of it; a zoomed one keeps its window. */
+  _lengthen(seconds) {
+    if (!Number.isFinite(seconds) || seconds <= this.duration) return;
+    const whole = this.view.span >= this.duration - 1e-6;
+    this.duration = seconds;
+    if (whole) this.fit();
+    else this._syncScroll();
+    this._updateTime();
   }
 
   clear() {
@@ -265,10 +276,7 @@ export class TimestampView {
     audio.addEventListener('seeked', () => this._tick(true));
     audio.addEventListener('timeupdate', () => { if (this.stopAt !== null) this._tick(); });
     audio.addEventListener('loadedmetadata', () => {
-      if (Number.isFinite(audio.duration) && audio.duration > this.duration + 0.05) {
-        this.duration = audio.duration;
-        this.fit();
-      }
+      this._lengthen(audio.duration);
       this._updateTime();
     });
     play.addEventListener('click', () => this.toggle());
