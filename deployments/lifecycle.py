@@ -248,11 +248,10 @@ class ModelReplica:
                                "(the ingress cuts files into pieces of asr_piece_seconds)")
         return BatchItem(request, seconds, max_seconds / max_size)
 
-    async def wait_loaded(self) -> float:
+    async def wait_loaded(self) -> None:
         """Answers once the model is loaded (Serve sends no call before the constructor is done):
         a request that will need this model soon calls it first, and the load overlaps its other
-        work. Returns when the model loaded (epoch seconds)."""
-        return self.lifecycle.loaded_at or 0.0
+        work."""
 
     async def check_health(self) -> None:
         """Serve calls this every health_check_period_s: a model call that never returns (a wedged

@@ -31,9 +31,7 @@ class AlignerWake:
 
     def start(self, options: TranscribeOptions) -> None:
         """Starts the aligner's load when an alignment may follow and the aligner is not running."""
-        if not options.return_timestamps or self.lifecycle.is_running(ALIGNER):
-            return
-        if options.language is not None and not options.language.aligner:
+        if not options.may_align or self.lifecycle.is_running(ALIGNER):
             return
         if self.pending is None or self.pending.done():
             self.pending = asyncio.ensure_future(self._load())

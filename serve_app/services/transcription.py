@@ -108,6 +108,12 @@ class TranscribeOptions:
     timestamps_best_effort: bool = False
 
     @property
+    def may_align(self) -> bool:
+        """Whether an alignment can follow the transcription: timestamps asked for, and no forced
+        language the aligner cannot time (a detected one is known only after the ASR model)."""
+        return self.return_timestamps and (self.language is None or self.language.aligner)
+
+    @property
     def forced_language(self) -> str | None:
         """The model's name for the forced language; None = detect."""
         return self.language.model_language if self.language else None
@@ -188,12 +194,13 @@ class TranscriptionService:
             raise bad_request("context_too_long",
                               f"Context is about {tokens} tokens; the limit is {self.settings.max_context_tokens} "
                               f"(a CJK character counts about 1, other text about 4 characters a token).", "context")
-        if return_timestamps and resolved is not None and not resolved.aligner:
+        options = TranscribeOptions(model_id, resolved, return_timestamps, dtype, context)
+        if return_timestamps and not options.may_align:
             raise bad_request(
                 "timestamps_unsupported_language",
                 f"Timestamps are not available for {resolved.name}: the ForcedAligner supports "
                 f"{', '.join(ALIGNER_LANGUAGES)}.", "language")
-        return TranscribeOptions(model_id, resolved, return_timestamps, dtype, context)
+        return options
 
     async def decode(self, source: BinaryIO) -> DecodedAudio:
         try:
