@@ -204,6 +204,13 @@ def fake_result(timestamps: list[dict]) -> dict:
             "load_time_seconds": 0.0}
 
 
+# Sets window.__instantActive once the second word chip (the zero-length one) becomes active.
+RECORD_INSTANT_ACTIVE = """() => { window.__instantActive = false;
+  const chip = document.querySelectorAll('#ts-words .word')[1];
+  new MutationObserver(() => { if (chip.classList.contains('is-active')) window.__instantActive = true; })
+    .observe(chip, { attributes: true, attributeFilter: ['class'] }); }"""
+
+
 def test_chips_show_start_end_and_a_zero_length_word_plays(open_page, audio):
     words = [{"text": "hello", "start": 0.2, "end": 0.6}, {"text": "、", "start": 0.8, "end": 0.8},
              {"text": "world", "start": 1.0, "end": 1.5}]
@@ -217,34 +224,40 @@ def test_chips_show_start_end_and_a_zero_length_word_plays(open_page, audio):
     instant = chips.nth(1)
     box = instant.bounding_box()
     assert box["width"] > 10 and box["height"] > 10, box  # visible, not collapsed to nothing
+    # the chip is active only while its 0.25 s window plays: record the change instead of polling for it
+    page.evaluate(RECORD_INSTANT_ACTIVE)
     instant.click()
-    page.wait_for_function("document.getElementById('ts-audio').currentTime >= 0.8", timeout=15_000)
-    assert "is-active" in instant.get_attribute("class")
+    page.wait_for_function("window.__instantActive === true", timeout=15_000)
     page.wait_for_function("document.getElementById('ts-audio').paused", timeout=15_000)
     stopped = page.evaluate("document.getElementById('ts-audio').currentTime")
     assert 0.8 < stopped < 1.2, f"a zero-length word plays a short window, stopped at {stopped}"
-    # on the canvas: its segment (at 0.8 s of the timeline) is hit too. The clock shows the clip's length
-    # in tenths, a few px off on this canvas, so the pointer looks for the segment the way a user does:
-    # by hovering until the tooltip names it, near where 0.8 s should be drawn.
-    canvas = page.locator("#ts-canvas").bounding_box()
+    # on the canvas: its segment (at 0.8 s of the timeline) is hit too. The timeline spans the clip once
+    # the audio's metadata is in (the fake result says 2 s; the clip is longer); the clock shows that
+    # length in tenths, a few px off on this canvas, so the pointer then looks for the segment the way a
+    # user does: by hovering near where 0.8 s should be drawn until the tooltip names it.
+    page.wait_for_function("""() => { const a = document.getElementById('ts-audio');
+      const total = Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1]);
+      return a.readyState >= 1 && Math.abs(total - a.duration) < 0.15; }""", timeout=15_000)
+    canvas = page.locator("#ts-canvas")
+    canvas.scroll_into_view_if_needed()
+    area = canvas.bounding_box()
     duration = page.evaluate("Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1])")
-    estimate = canvas["x"] + canvas["width"] * 0.8 / duration
-    middle = canvas["y"] + canvas["height"] / 2
+    estimate, middle = area["x"] + area["width"] * 0.8 / duration, area["y"] + area["height"] / 2
+    assert page.evaluate(f"document.elementFromPoint({estimate}, {middle}).id") == "ts-canvas", "the canvas is covered"
+    titles = []
     hit_x = None
     for dx in sorted(range(-12, 13), key=abs):
         page.mouse.move(estimate + dx, middle)
-        if page.evaluate("document.getElementById('ts-canvas').title").startswith("、"):
+        titles.append(page.evaluate("document.getElementById('ts-canvas').title"))
+        if titles[-1].startswith("、"):
             hit_x = estimate + dx
             break
-    assert hit_x is not None, "no point within 12 px of 0.8 s names the zero-length word"
-    # the chip is active only while its 0.25 s window plays: record the change instead of polling for it
-    page.evaluate("""() => { window.__instantActive = false;
-      const chip = document.querySelectorAll('#ts-words .word')[1];
-      new MutationObserver(() => { if (chip.classList.contains('is-active')) window.__instantActive = true; })
-        .observe(chip, { attributes: true, attributeFilter: ['class'] }); }""")
+    assert hit_x is not None, ("no point within 12 px of 0.8 s names the zero-length word", duration, area,
+                               page.evaluate("document.getElementById('ts-audio').duration"), sorted(set(titles)))
+    page.evaluate(RECORD_INSTANT_ACTIVE)
     assert "is-active" not in instant.get_attribute("class")
     page.mouse.click(hit_x, middle)
-    page.wait_for_function("window.__instantActive === true", timeout=5_000)
+    page.wait_for_function("window.__instantActive === true", timeout=15_000)
     watch.assert_clean(requests=False)
 
 
