@@ -205,6 +205,8 @@ def fake_result(timestamps: list[dict]) -> dict:
 
 
 # Sets window.__instantActive once the second word chip (the zero-length one) becomes active.
+# the clip length the timestamp clock shows ("0:00.0 / 0:03.6" -> 3.6)
+CLOCK_LENGTH_S = "Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1])"
 RECORD_INSTANT_ACTIVE = """() => { window.__instantActive = false;
   const chip = document.querySelectorAll('#ts-words .word')[1];
   new MutationObserver(() => { if (chip.classList.contains('is-active')) window.__instantActive = true; })
@@ -235,13 +237,12 @@ def test_chips_show_start_end_and_a_zero_length_word_plays(open_page, audio):
     # the audio's metadata is in (the fake result says 2 s; the clip is longer); the clock shows that
     # length in tenths, a few px off on this canvas, so the pointer then looks for the segment the way a
     # user does: by hovering near where 0.8 s should be drawn until the tooltip names it.
-    page.wait_for_function("""() => { const a = document.getElementById('ts-audio');
-      const total = Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1]);
-      return a.readyState >= 1 && Math.abs(total - a.duration) < 0.15; }""", timeout=15_000)
+    page.wait_for_function(f"""() => {{ const a = document.getElementById('ts-audio');
+      return a.readyState >= 1 && Math.abs({CLOCK_LENGTH_S} - a.duration) < 0.15; }}""", timeout=15_000)
     canvas = page.locator("#ts-canvas")
     canvas.scroll_into_view_if_needed()
     area = canvas.bounding_box()
-    duration = page.evaluate("Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1])")
+    duration = page.evaluate(CLOCK_LENGTH_S)
     estimate, middle = area["x"] + area["width"] * 0.8 / duration, area["y"] + area["height"] / 2
     assert page.evaluate(f"document.elementFromPoint({estimate}, {middle}).id") == "ts-canvas", "the canvas is covered"
     titles = []

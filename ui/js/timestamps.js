@@ -67,7 +67,7 @@ export class TimestampView {
    * timeline that showed the whole clip keeps showing all of it; a zoomed one keeps its window. */
   _lengthen(seconds) {
     if (!Number.isFinite(seconds) || seconds <= this.duration) return;
-    const whole = this.view.span >= this.duration - 1e-6;
+    const whole = !this.zoomed;
     this.duration = seconds;
     if (whole) this.fit();
     else this._syncScroll();
@@ -102,8 +102,13 @@ export class TimestampView {
     this.draw();
   }
 
+  /** The view shows less than the whole clip. */
+  get zoomed() {
+    return this.view.span < this.duration - 1e-6;
+  }
+
   _syncScroll() {
-    const zoomed = this.view.span < this.duration - 1e-6;
+    const { zoomed } = this;
     this.els.scroll.hidden = !zoomed;
     if (zoomed) {
       const max = this.duration - this.view.span;
@@ -275,10 +280,7 @@ export class TimestampView {
     audio.addEventListener('ended', () => { this._endSpan(); this._tick(true); });
     audio.addEventListener('seeked', () => this._tick(true));
     audio.addEventListener('timeupdate', () => { if (this.stopAt !== null) this._tick(); });
-    audio.addEventListener('loadedmetadata', () => {
-      this._lengthen(audio.duration);
-      this._updateTime();
-    });
+    audio.addEventListener('loadedmetadata', () => this._lengthen(audio.duration));
     play.addEventListener('click', () => this.toggle());
     words.addEventListener('click', (e) => {
       const b = e.target.closest('.word');
