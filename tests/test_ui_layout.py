@@ -204,9 +204,9 @@ def fake_result(timestamps: list[dict]) -> dict:
             "load_time_seconds": 0.0}
 
 
-# Sets window.__instantActive once the second word chip (the zero-length one) becomes active.
-# the clip length the timestamp clock shows ("0:00.0 / 0:03.6" -> 3.6)
+# The clip's length as the timestamp clock shows it ("0:00.0 / 0:03.6" -> 3.6).
 CLOCK_LENGTH_S = "Number(document.getElementById('ts-time').textContent.split('/')[1].trim().split(':')[1])"
+# Sets window.__instantActive once the second word chip (the zero-length one) becomes active.
 RECORD_INSTANT_ACTIVE = """() => { window.__instantActive = false;
   const chip = document.querySelectorAll('#ts-words .word')[1];
   new MutationObserver(() => { if (chip.classList.contains('is-active')) window.__instantActive = true; })

@@ -120,7 +120,7 @@ export class TimestampView {
   }
 
   _follow(time) {
-    if (this.view.span >= this.duration) return;
+    if (!this.zoomed) return;
     if (time < this.view.start || time > this.view.start + this.view.span * 0.85) {
       this.view.start = Math.min(Math.max(0, time - this.view.span * 0.15), this.duration - this.view.span);
       this._syncScroll();
