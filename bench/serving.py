@@ -1,15 +1,20 @@
 """Serving benchmark: the model alone, Ray Serve's floor, and the service, side by side (CPU).
 
-    .venv/bin/python -m bench.serving [--runs 20] [--concurrency 16] [--long-seconds 1500]
+    .venv/bin/python -m bench.serving [--rounds 8] [--runs 5] [--concurrency 16] [--long-seconds 1500]
 
 One run on one machine measures, with the tiny scripted checkpoint and a 5 s clip:
 - direct: an in-process `Qwen3ASRModel.transcribe` (one clip; N clips in one batched call;
-  the long clip), on as many torch threads as a service replica gets;
+  the long clip), on as many torch threads as a service replica gets, in a process of its own
+  that keeps the model loaded while the stack runs;
 - floor: a no-op Serve graph of our shape (bench/noop_graph.py), started by the benchmark;
 - service: the real application from serve_config.yaml on the CPU, allowed to batch as many
   requests as the direct call does (batch_max_size = --concurrency);
 each for sequential latency, N concurrent requests, /health idle and (service) during the
 long clip, and the long clip's wall time; then the ratios against the issue's goals.
+The three take turns, round after round (sequential requests, /health, one concurrent burst
+each), so that every figure is taken under the same machine as the ones it is compared with;
+the direct call is also timed once before Ray starts, and the report says what the sequential
+goal would be against that quiet figure.
 Set RAY_SERVE_THROUGHPUT_OPTIMIZED=1 in the environment to measure Serve's fast path.
 Figures only: nothing is asserted.
 """
@@ -78,29 +83,42 @@ class Figures:
     long_s: float = float("nan")
 
 
-# ---- direct -------------------------------------------------------------------------------------
-def direct_figures(model_path: str, clip: np.ndarray, long: np.ndarray, runs: int, concurrency: int,
-                   threads: int) -> Figures:
+# ---- direct: the model alone, in a process of its own ----------------------------------------------
+# The worker keeps one model loaded for the whole run, so its calls interleave with the HTTP rounds.
+_model = None
+_clip: np.ndarray | None = None
+
+
+def load_direct(model_path: str, clip: np.ndarray, threads: int) -> None:
+    global _model, _clip
     import torch
     from qwen_asr import Qwen3ASRModel
 
     torch.set_num_threads(threads)
-    model = Qwen3ASRModel.from_pretrained(model_path, device_map="cpu", dtype=torch.float32, max_new_tokens=16)
-    model.transcribe((clip, RATE), language="English")
+    _model = Qwen3ASRModel.from_pretrained(model_path, device_map="cpu", dtype=torch.float32, max_new_tokens=16)
+    _clip = clip
+    _model.transcribe((clip, RATE), language="English")  # warm
+
+
+def direct_sequential(runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        model.transcribe((clip, RATE), language="English")
+        _model.transcribe((_clip, RATE), language="English")
         times.append(time.perf_counter() - started)
-    figures = Figures(sequential_s=statistics.median(times))
+    return times
+
+
+def direct_batched(concurrency: int) -> float:
     started = time.perf_counter()
-    model.transcribe([(clip, RATE)] * concurrency, language=["English"] * concurrency)
-    figures.concurrent_s = time.perf_counter() - started
-    if long.size:
-        started = time.perf_counter()
-        model.transcribe((long, RATE), language="English")
-        figures.long_s = time.perf_counter() - started
-    return figures
+    _model.transcribe([(_clip, RATE)] * concurrency, language=["English"] * concurrency)
+    return time.perf_counter() - started
+
+
+def direct_long(long: np.ndarray) -> float:
+    started = time.perf_counter()
+    _model.transcribe((long, RATE), language="English")
+    return time.perf_counter() - started
 
 
 # ---- over HTTP ------------------------------------------------------------------------------------
@@ -120,35 +138,70 @@ def health_times(client: httpx.Client, url: str, count: int) -> list[float]:
     return times
 
 
-def http_figures(base: str, clip: bytes, runs: int, concurrency: int, long: bytes | None) -> Figures:
-    transcribe, health = f"{base}/api/transcribe", f"{base}/health"
-    with httpx.Client() as client:
-        post(client, transcribe, clip)  # cold start
-        post(client, transcribe, clip)
-        figures = Figures(sequential_s=statistics.median(post(client, transcribe, clip) for _ in range(runs)))
-        figures.health_idle = health_times(client, health, max(50, runs * 3))
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        clients = [httpx.Client() for _ in range(concurrency)]
-        started = time.perf_counter()
-        list(pool.map(lambda c: post(c, transcribe, clip), clients))
-        figures.concurrent_s = time.perf_counter() - started
+def concurrent_wall(url: str, clip: bytes, concurrency: int) -> float:
+    clients = [httpx.Client() for _ in range(concurrency)]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            started = time.perf_counter()
+            list(pool.map(lambda c: post(c, url, clip), clients))
+            return time.perf_counter() - started
+    finally:
         for c in clients:
             c.close()
-    if long is not None:
-        stop = threading.Event()
 
-        def sample_health() -> None:
-            with httpx.Client() as client:
-                while not stop.is_set():
-                    figures.health_busy.extend(health_times(client, health, 1))
-                    time.sleep(0.05)
 
-        sampler = threading.Thread(target=sample_health, daemon=True)
-        sampler.start()
+def long_with_health(base: str, long: bytes, figures: Figures) -> None:
+    """The long clip through `base`, with /health sampled every 50 ms while it runs."""
+    stop = threading.Event()
+
+    def sample_health() -> None:
         with httpx.Client() as client:
-            figures.long_s = post(client, transcribe, long)
-        stop.set()
-        sampler.join()
+            while not stop.is_set():
+                figures.health_busy.extend(health_times(client, f"{base}/health", 1))
+                time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample_health, daemon=True)
+    sampler.start()
+    with httpx.Client() as client:
+        figures.long_s = post(client, f"{base}/api/transcribe", long)
+    stop.set()
+    sampler.join()
+
+
+HEALTH_PER_ROUND = 10  # /health requests per target per round (idle: between the transcriptions)
+
+
+@dataclass
+class Samples:
+    """What one target gave over all rounds."""
+
+    sequential: list[float] = field(default_factory=list)
+    concurrent: list[float] = field(default_factory=list)
+
+    def figures(self) -> Figures:
+        return Figures(sequential_s=statistics.median(self.sequential), concurrent_s=statistics.median(self.concurrent))
+
+
+def interleaved_rounds(direct_pool, bases: dict[str, str], clip: bytes, args) -> dict[str, Figures]:
+    """Round after round, each target in turn: the direct call, the floor, the service. This
+    machine's speed drifts by tens of percent over minutes; in turns, each figure is taken under
+    the same drift as the ones it is compared with."""
+    samples = {name: Samples() for name in ("direct", *bases)}
+    health = {name: [] for name in bases}
+    with httpx.Client() as client:
+        for base in bases.values():
+            for _ in range(3):  # cold start, then warm
+                post(client, f"{base}/api/transcribe", clip)
+        for _ in range(args.rounds):
+            samples["direct"].sequential += direct_pool.submit(direct_sequential, args.runs).result()
+            samples["direct"].concurrent.append(direct_pool.submit(direct_batched, args.concurrency).result())
+            for name, base in bases.items():
+                samples[name].sequential += [post(client, f"{base}/api/transcribe", clip) for _ in range(args.runs)]
+                health[name] += health_times(client, f"{base}/health", HEALTH_PER_ROUND)
+                samples[name].concurrent.append(concurrent_wall(f"{base}/api/transcribe", clip, args.concurrency))
+    figures = {name: s.figures() for name, s in samples.items()}
+    for name, times in health.items():
+        figures[name].health_idle = times
     return figures
 
 
@@ -177,10 +230,13 @@ def verdict(ok: bool) -> str:
     return "meets goal" if ok else "MISSES goal"
 
 
-def report(direct: Figures, floor: Figures, service: Figures, args, threads: int) -> None:
+def report(figures: dict[str, Figures], quiet_direct_s: float, args, threads: int) -> None:
+    direct, floor, service = figures["direct"], figures["floor"], figures["service"]
     fast = os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED", "0")
     print(f"\n5 s clip, tiny scripted checkpoint, CPU, {threads} torch threads, "
           f"RAY_SERVE_THROUGHPUT_OPTIMIZED={fast}, service batch_max_size {args.concurrency}")
+    print(f"{args.rounds} interleaved rounds: sequential = median of {args.rounds * args.runs} requests, "
+          f"concurrent = median of {args.rounds} bursts, /health idle over {args.rounds * HEALTH_PER_ROUND} requests")
     print(f"{'':34}{'direct':>12}{'floor':>12}{'service':>12}")
     print(f"{'sequential, median':34}{direct.sequential_s * 1e3:10.1f}ms{floor.sequential_s * 1e3:10.1f}ms"
           f"{service.sequential_s * 1e3:10.1f}ms")
@@ -212,42 +268,50 @@ def report(direct: Figures, floor: Figures, service: Figures, args, threads: int
               f"(goal 1.1x, {verdict(service.long_s <= 1.1 * direct.long_s)})")
     print(f"  serving overhead over the model: {ms(service.sequential_s - direct.sequential_s)} "
           f"(floor alone: {ms(floor.sequential_s)})")
+    quiet_goal = floor.sequential_s + quiet_direct_s + 0.005
+    print(f"  the direct call before Ray started (no stack on the machine): {ms(quiet_direct_s)}; against it the "
+          f"sequential goal is {ms(quiet_goal)} ({service.sequential_s / quiet_goal:.2f}x)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds of direct, floor and service")
+    parser.add_argument("--runs", type=int, default=5, help="sequential requests per target per round")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--long-seconds", type=float, default=1500.0, help="0 skips the long clip")
     args = parser.parse_args()
 
     tiny = ensure_tiny_models(Path(os.environ.get("TINY_MODELS_DIR", ROOT / ".cache" / "tiny-models")))
     clip = speech_clip()
-    long = long_clip(clip, args.long_seconds) if args.long_seconds > 0 else np.zeros(0, np.float32)
     threads = len(os.sched_getaffinity(0))
     model_path = test_stack.tiny_args(tiny)["model_1_7b_source"]
-    # In a process of its own: the long clip's memory must be gone before the service starts.
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        direct = pool.submit(direct_figures, model_path, clip, long, args.runs, args.concurrency, threads).result()
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=load_direct, initargs=(model_path, clip, threads)) as direct:
+        quiet_direct_s = statistics.median(direct.submit(direct_sequential, args.rounds * args.runs).result())
+        import ray
 
-    import ray
-
-    for key, value in test_stack.FAST_METRICS_ENV.items():
-        os.environ[key] = value
-    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False,
-             _temp_dir=tempfile.mkdtemp(prefix="ray-b-"))
-    try:
-        port = test_stack.free_port()
-        deploy_config.deploy(bench_config(tiny, port, args.concurrency))
-        for app in (SERVICE_APP, FLOOR_APP):
-            deploy_config.wait_until_running(app, timeout_s=600)
-        base = f"http://127.0.0.1:{port}"
-        long_body = wav_bytes(long) if long.size else None
-        floor = http_figures(f"{base}/floor", wav_bytes(clip), args.runs, args.concurrency, long_body)
-        service = http_figures(base, wav_bytes(clip), args.runs, args.concurrency, long_body)
-    finally:
-        test_stack.stop_stack()
-    report(direct, floor, service, args, threads)
+        for key, value in test_stack.FAST_METRICS_ENV.items():
+            os.environ[key] = value
+        ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False,
+                 _temp_dir=tempfile.mkdtemp(prefix="ray-b-"))
+        try:
+            port = test_stack.free_port()
+            deploy_config.deploy(bench_config(tiny, port, args.concurrency))
+            for app in (SERVICE_APP, FLOOR_APP):
+                deploy_config.wait_until_running(app, timeout_s=600)
+            base = f"http://127.0.0.1:{port}"
+            bases = {"floor": f"{base}/floor", "service": base}
+            figures = interleaved_rounds(direct, bases, wav_bytes(clip), args)
+            if args.long_seconds > 0:
+                long = long_clip(clip, args.long_seconds)
+                long_body = wav_bytes(long)
+                for name, target in bases.items():
+                    long_with_health(target, long_body, figures[name])
+                del long_body
+                figures["direct"].long_s = direct.submit(direct_long, long).result()
+        finally:
+            test_stack.stop_stack()
+    report(figures, quiet_direct_s, args, threads)
 
 
 if __name__ == "__main__":
