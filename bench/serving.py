@@ -168,7 +168,7 @@ def long_with_health(base: str, long: bytes, figures: Figures) -> None:
     sampler.join()
 
 
-HEALTH_PER_ROUND = 10  # /health requests per target per round (idle: between the transcriptions)
+HEALTH_PER_ROUND = 25  # /health requests per target per round (idle: between the transcriptions)
 
 
 @dataclass
