@@ -25,13 +25,23 @@ class AsrDeployment(ModelReplica):
 
     async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0,
                        cpu_nice: int = 0, cpu_sched_idle: bool = False) -> None:
-        self._model_lock = asyncio.Lock()
+        self._init_model_gate()
         await self._start(model_id, options, registry, torch_threads, cpu_nice, cpu_sched_idle)
+
+    def _init_model_gate(self) -> None:
+        self._model_lock = asyncio.Lock()  # one model call at a time
+        self._model_free = asyncio.Event()  # set while no model call runs
+        self._model_free.set()
 
     async def transcribe(self, request: AsrRequest) -> AsrResult:
         with self.lifecycle.busy():
             item = self.batch_item(request)  # the same bound for the fast path: one piece that fits
-            if self.lifecycle.in_flight == 1 and not self._model_lock.locked():
+            if self._model_lock.locked():
+                # The model is busy: join the batch that forms when it is free. Queued at once, this
+                # request would be closed into a batch batch_wait_timeout_s after it, with only the
+                # few that came meanwhile, and every request of a burst would wait for more calls.
+                await self._model_free.wait()
+            elif self.lifecycle.in_flight == 1:
                 # Alone and the model is free: waiting for a batch to fill would only add latency.
                 return (await self._run_batch([request]))[0]
             return await self.transcribe_batch(item)
@@ -48,10 +58,14 @@ class AsrDeployment(ModelReplica):
         for dtype, group in groupby(indexed, key=lambda pair: pair[1].dtype or ""):
             members = list(group)
             async with self._model_lock:
-                with self.lifecycle.model_call():
-                    started = time.perf_counter()
-                    outputs = await asyncio.to_thread(self._run, dtype or None, [r for _, r in members])
-                    elapsed = time.perf_counter() - started
+                self._model_free.clear()
+                try:
+                    with self.lifecycle.model_call():
+                        started = time.perf_counter()
+                        outputs = await asyncio.to_thread(self._run, dtype or None, [r for _, r in members])
+                        elapsed = time.perf_counter() - started
+                finally:
+                    self._model_free.set()
             for (index, request), (language, text) in zip(members, outputs):
                 results[index] = AsrResult(
                     text=text,

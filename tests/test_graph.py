@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import numpy as np
 import pytest
@@ -22,6 +24,33 @@ def test_concurrent_requests_ride_in_one_batch(stack, audio):
     results = [r.result(timeout_s=120) for r in responses]
     assert {r.text for r in results} == {expected_text(SMALL, "English")}
     assert max(r.batch_size for r in results) > 1, [r.batch_size for r in results]
+
+
+# Arrival gaps twice the test stack's batch wait (0.05 s): queued as they came, each request
+# would close a batch of its own while the long call runs.
+ARRIVAL_GAP_S = 0.1
+# batch_max_audio_seconds, the longest one call may be: 2.5-3 s of model time here, several
+# times the 0.5 s lead plus the three gaps.
+LONG_CALL_SECONDS = 240
+
+
+def test_requests_that_come_while_the_model_runs_share_its_next_call(stack, audio):
+    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=MAIN_APP)
+    samples = load_16k(audio["speech_en"])
+    handle.transcribe.remote(AsrRequest(samples)).result(timeout_s=120)  # warm
+    long = np.resize(samples, LONG_CALL_SECONDS * 16_000).astype(np.float32)
+    running = handle.transcribe.remote(AsrRequest(long, language="English"))
+    time.sleep(0.5)  # the long call has reached the model
+    later = []
+    for _ in range(3):
+        later.append(handle.transcribe.remote(AsrRequest(samples, language="English")))
+        time.sleep(ARRIVAL_GAP_S)
+    first = running.result(timeout_s=300)
+    results = [r.result(timeout_s=120) for r in later]
+    assert first.batch_size == 1
+    sizes = [r.batch_size for r in results]
+    assert sizes == [3, 3, 3], f"{sizes} (the long call took {first.process_seconds:.2f} s)"
+    assert {r.text for r in results} == {expected_text(SMALL, "English")}
 
 
 def test_batch_keeps_each_requests_language_and_context(stack, audio):

@@ -65,7 +65,7 @@ def replica(cls, engine: BlockingEngine, timeout_s: float | None = TIMEOUT_S):
     instance.lifecycle.mark_loaded()
     instance.engine = engine
     if cls is AsrDeployment:
-        instance._model_lock = asyncio.Lock()
+        instance._init_model_gate()
     config = {"batch_max_size": 4, "batch_max_audio_seconds": 60, "batch_wait_timeout_s": 0.0}
     if timeout_s is not None:
         config["model_call_timeout_s"] = timeout_s
