@@ -14,7 +14,8 @@ long clip, and the long clip's wall time; then the ratios against the issue's go
 The three take turns, round after round (sequential requests, /health, one concurrent burst
 each), so that every figure is taken under the same machine as the ones it is compared with;
 the direct call is also timed once before Ray starts, and the report says what the sequential
-goal would be against that quiet figure.
+goal would be against that quiet figure; the long clip's direct call is timed then too. Timed
+sections run with the timing process's garbage collector paused, as `timeit`'s do.
 Set RAY_SERVE_THROUGHPUT_OPTIMIZED=1 in the environment to measure Serve's fast path.
 Figures only: nothing is asserted.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import io
 import multiprocessing
 import os
@@ -31,6 +33,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +86,19 @@ class Figures:
     long_s: float = float("nan")
 
 
+@contextmanager
+def gc_paused():
+    """A timed section runs without this process's garbage collector, as `timeit`'s do: a
+    collection in the benchmark's own heap (Ray's driver, the HTTP clients) would be timed as the
+    server's latency (it was: the same /health request of every round, 30-50 ms, floor and service)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 # ---- direct: the model alone, in a process of its own ----------------------------------------------
 # The worker keeps one model loaded for the whole run, so its calls interleave with the HTTP rounds.
 _model = None
@@ -102,23 +118,26 @@ def load_direct(model_path: str, clip: np.ndarray, threads: int) -> None:
 
 def direct_sequential(runs: int) -> list[float]:
     times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        _model.transcribe((_clip, RATE), language="English")
-        times.append(time.perf_counter() - started)
+    with gc_paused():
+        for _ in range(runs):
+            started = time.perf_counter()
+            _model.transcribe((_clip, RATE), language="English")
+            times.append(time.perf_counter() - started)
     return times
 
 
 def direct_batched(concurrency: int) -> float:
-    started = time.perf_counter()
-    _model.transcribe([(_clip, RATE)] * concurrency, language=["English"] * concurrency)
-    return time.perf_counter() - started
+    with gc_paused():
+        started = time.perf_counter()
+        _model.transcribe([(_clip, RATE)] * concurrency, language=["English"] * concurrency)
+        return time.perf_counter() - started
 
 
 def direct_long(long: np.ndarray) -> float:
-    started = time.perf_counter()
-    _model.transcribe((long, RATE), language="English")
-    return time.perf_counter() - started
+    with gc_paused():
+        started = time.perf_counter()
+        _model.transcribe((long, RATE), language="English")
+        return time.perf_counter() - started
 
 
 # ---- over HTTP ------------------------------------------------------------------------------------
@@ -160,12 +179,13 @@ def long_with_health(base: str, long: bytes, figures: Figures) -> None:
                 figures.health_busy.extend(health_times(client, f"{base}/health", 1))
                 time.sleep(0.05)
 
-    sampler = threading.Thread(target=sample_health, daemon=True)
-    sampler.start()
-    with httpx.Client() as client:
-        figures.long_s = post(client, f"{base}/api/transcribe", long)
-    stop.set()
-    sampler.join()
+    with gc_paused():
+        sampler = threading.Thread(target=sample_health, daemon=True)
+        sampler.start()
+        with httpx.Client() as client:
+            figures.long_s = post(client, f"{base}/api/transcribe", long)
+        stop.set()
+        sampler.join()
 
 
 HEALTH_PER_ROUND = 25  # /health requests per target per round (idle: between the transcriptions)
@@ -196,9 +216,10 @@ def interleaved_rounds(direct_pool, bases: dict[str, str], clip: bytes, args) ->
             samples["direct"].sequential += direct_pool.submit(direct_sequential, args.runs).result()
             samples["direct"].concurrent.append(direct_pool.submit(direct_batched, args.concurrency).result())
             for name, base in bases.items():
-                samples[name].sequential += [post(client, f"{base}/api/transcribe", clip) for _ in range(args.runs)]
-                health[name] += health_times(client, f"{base}/health", HEALTH_PER_ROUND)
-                samples[name].concurrent.append(concurrent_wall(f"{base}/api/transcribe", clip, args.concurrency))
+                with gc_paused():
+                    samples[name].sequential += [post(client, f"{base}/api/transcribe", clip) for _ in range(args.runs)]
+                    health[name] += health_times(client, f"{base}/health", HEALTH_PER_ROUND)
+                    samples[name].concurrent.append(concurrent_wall(f"{base}/api/transcribe", clip, args.concurrency))
     figures = {name: s.figures() for name, s in samples.items()}
     for name, times in health.items():
         figures[name].health_idle = times
@@ -288,6 +309,9 @@ def main() -> None:
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                                 initializer=load_direct, initargs=(model_path, clip, threads)) as direct:
         quiet_direct_s = statistics.median(direct.submit(direct_sequential, args.rounds * args.runs).result())
+        # One long call is no figure to interleave: timed before Ray starts, like the quiet figure.
+        long = long_clip(clip, args.long_seconds) if args.long_seconds > 0 else None
+        direct_long_s = direct.submit(direct_long, long).result() if long is not None else float("nan")
         import ray
 
         for key, value in test_stack.FAST_METRICS_ENV.items():
@@ -302,13 +326,11 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             bases = {"floor": f"{base}/floor", "service": base}
             figures = interleaved_rounds(direct, bases, wav_bytes(clip), args)
-            if args.long_seconds > 0:
-                long = long_clip(clip, args.long_seconds)
+            figures["direct"].long_s = direct_long_s
+            if long is not None:
                 long_body = wav_bytes(long)
                 for name, target in bases.items():
                     long_with_health(target, long_body, figures[name])
-                del long_body
-                figures["direct"].long_s = direct.submit(direct_long, long).result()
         finally:
             test_stack.stop_stack()
     report(figures, quiet_direct_s, args, threads)
