@@ -116,28 +116,23 @@ def load_direct(model_path: str, clip: np.ndarray, threads: int) -> None:
     _model.transcribe((clip, RATE), language="English")  # warm
 
 
-def direct_sequential(runs: int) -> list[float]:
-    times = []
+def _timed_transcribe(audio, language) -> float:
     with gc_paused():
-        for _ in range(runs):
-            started = time.perf_counter()
-            _model.transcribe((_clip, RATE), language="English")
-            times.append(time.perf_counter() - started)
-    return times
+        started = time.perf_counter()
+        _model.transcribe(audio, language=language)
+        return time.perf_counter() - started
+
+
+def direct_sequential(runs: int) -> list[float]:
+    return [_timed_transcribe((_clip, RATE), "English") for _ in range(runs)]
 
 
 def direct_batched(concurrency: int) -> float:
-    with gc_paused():
-        started = time.perf_counter()
-        _model.transcribe([(_clip, RATE)] * concurrency, language=["English"] * concurrency)
-        return time.perf_counter() - started
+    return _timed_transcribe([(_clip, RATE)] * concurrency, ["English"] * concurrency)
 
 
 def direct_long(long: np.ndarray) -> float:
-    with gc_paused():
-        started = time.perf_counter()
-        _model.transcribe((long, RATE), language="English")
-        return time.perf_counter() - started
+    return _timed_transcribe((long, RATE), "English")
 
 
 # ---- over HTTP ------------------------------------------------------------------------------------
@@ -197,9 +192,11 @@ class Samples:
 
     sequential: list[float] = field(default_factory=list)
     concurrent: list[float] = field(default_factory=list)
+    health: list[float] = field(default_factory=list)
 
     def figures(self) -> Figures:
-        return Figures(sequential_s=statistics.median(self.sequential), concurrent_s=statistics.median(self.concurrent))
+        return Figures(sequential_s=statistics.median(self.sequential), concurrent_s=statistics.median(self.concurrent),
+                       health_idle=self.health)
 
 
 def interleaved_rounds(direct_pool, bases: dict[str, str], clip: bytes, args) -> dict[str, Figures]:
@@ -207,7 +204,6 @@ def interleaved_rounds(direct_pool, bases: dict[str, str], clip: bytes, args) ->
     machine's speed drifts by tens of percent over minutes; in turns, each figure is taken under
     the same drift as the ones it is compared with."""
     samples = {name: Samples() for name in ("direct", *bases)}
-    health = {name: [] for name in bases}
     with httpx.Client() as client:
         for base in bases.values():
             for _ in range(3):  # cold start, then warm
@@ -218,12 +214,9 @@ def interleaved_rounds(direct_pool, bases: dict[str, str], clip: bytes, args) ->
             for name, base in bases.items():
                 with gc_paused():
                     samples[name].sequential += [post(client, f"{base}/api/transcribe", clip) for _ in range(args.runs)]
-                    health[name] += health_times(client, f"{base}/health", HEALTH_PER_ROUND)
+                    samples[name].health += health_times(client, f"{base}/health", HEALTH_PER_ROUND)
                     samples[name].concurrent.append(concurrent_wall(f"{base}/api/transcribe", clip, args.concurrency))
-    figures = {name: s.figures() for name, s in samples.items()}
-    for name, times in health.items():
-        figures[name].health_idle = times
-    return figures
+    return {name: s.figures() for name, s in samples.items()}
 
 
 def bench_config(tiny: dict[str, str], port: int, concurrency: int) -> dict:
