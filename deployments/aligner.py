@@ -29,17 +29,20 @@ class AlignerDeployment(ModelReplica):
     async def align(self, request: AlignRequest) -> AlignResult:
         check_align_language(request.language)
         with self.lifecycle.busy():
-            return await self.align_batch(self.batch_item(request))
+            return await self._submit(request)
 
     # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
     @serve.batch(max_batch_size=DEFAULT_BATCH_MAX_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_TIMEOUT_S,
                  batch_size_fn=batch_slots)
     async def align_batch(self, items: list[BatchItem]) -> list[AlignResult]:
-        requests = [item.request for item in items]
-        with self.lifecycle.model_call():
+        return await self._run_batch(items)
+
+    async def _run_batch(self, items: list[BatchItem]) -> list[AlignResult]:
+        requests: list[AlignRequest] = [item.request for item in items]
+        async with self._model_call():
             started = time.perf_counter()
             words = await asyncio.to_thread(
                 self.engine.align, [r.audio for r in requests], [r.text for r in requests], [r.language for r in requests]
             )
             elapsed = time.perf_counter() - started
-        return [AlignResult(w, elapsed, self.lifecycle.loaded_at or 0.0) for w in words]
+        return [AlignResult(w, elapsed, self.lifecycle.loaded_at or 0.0, len(requests)) for w in words]

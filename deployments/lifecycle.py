@@ -7,13 +7,15 @@ import gc
 import logging
 import os
 import time
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ray import serve
 
 from deployments.heartbeat import ReplicaReport
+from deployments.model_gate import ModelGate
 from deployments.protocol import (
     DEFAULT_BATCH_MAX_AUDIO_SECONDS,
     DEFAULT_BATCH_MAX_SIZE,
@@ -200,20 +202,28 @@ class PieceTooLong(ValueError):
 
 
 class ModelReplica:
-    """What the ASR and aligner deployments share: engine start-up, metrics, clean exit.
+    """What the ASR and aligner deployments share: engine start-up, the way a request reaches the
+    model, metrics, clean exit.
 
-    Subclasses set `engine_class` and name their `@serve.batch` method in `batch_method`.
+    Subclasses set `engine_class`, name their `@serve.batch` method in `batch_method` (which takes
+    BatchItems and hands them to `_run_batch`), and implement `_run_batch`, whose model call runs
+    inside `_model_call()`.
     """
 
     engine_class: type
     batch_method: str
 
+    def _begin(self, model_id: str, registry) -> None:
+        """The state every request needs, before anything is loaded."""
+        self.model_id = model_id
+        self.lifecycle = ReplicaLifecycle(model_id, registry)
+        self.gate = ModelGate()
+
     async def _start(self, model_id: str, options: dict, registry, torch_threads: int, cpu_nice: int,
                      cpu_sched_idle: bool) -> None:
         from deployments.inference import LoadOptions, resolve_device
 
-        self.model_id = model_id
-        self.lifecycle = ReplicaLifecycle(model_id, registry)
+        self._begin(model_id, registry)
         await self.lifecycle.announce(options.get("source"))
         import torch
 
@@ -247,6 +257,29 @@ class ModelReplica:
             raise PieceTooLong(f"{seconds:.1f} s of audio in one request; batch_max_audio_seconds is {max_seconds:g} "
                                "(the ingress cuts files into pieces of asr_piece_seconds)")
         return BatchItem(request, seconds, max_seconds / max_size)
+
+    async def _submit(self, request: Any) -> Any:
+        """One request's result from a model call: the next batch, or at once when it is alone.
+
+        Call inside `lifecycle.busy()`, whose in-flight count tells a lone request."""
+        item = self.batch_item(request)  # the same bound for the fast path: one piece that fits
+        if self.gate.busy:
+            await self.gate.wait_free()  # then queue with the rest who came meanwhile (see ModelGate)
+        elif self.lifecycle.in_flight == 1:
+            # Alone and the model is free: waiting for a batch to fill would only add latency.
+            return (await self._run_batch([item]))[0]
+        batched: Callable[[BatchItem], Awaitable[Any]] = getattr(self, self.batch_method)
+        return await batched(item)
+
+    async def _run_batch(self, items: list[BatchItem]) -> list[Any]:
+        raise NotImplementedError
+
+    @asynccontextmanager
+    async def _model_call(self) -> AsyncIterator[None]:
+        """Around every call into the model: one at a time, and timed for the health check."""
+        async with self.gate.call():
+            with self.lifecycle.model_call():
+                yield
 
     async def wait_loaded(self) -> None:
         """Answers once the model is loaded (Serve sends no call before the constructor is done):

@@ -85,6 +85,7 @@ class AlignResult:
     words: list[WordTime] = field(default_factory=list)
     process_seconds: float = 0.0
     replica_loaded_at: float = 0.0
+    batch_size: int = 1  # requests in the model call that answered this one
 
 
 class UnsupportedAlignLanguage(ValueError):

@@ -29,28 +29,43 @@ def test_concurrent_requests_ride_in_one_batch(stack, audio):
 # Arrival gaps twice the test stack's batch wait (0.05 s): queued as they came, each request
 # would close a batch of its own while the long call runs.
 ARRIVAL_GAP_S = 0.1
-# batch_max_audio_seconds, the longest one call may be: 2.5-3 s of model time here, several
-# times the 0.5 s lead plus the three gaps.
+# batch_max_audio_seconds, the longest one call may be; with that many words for the aligner
+# (its time grows with the text): 2.5-3.5 s of model time here for either model, several times
+# the 0.5 s lead plus the three gaps.
 LONG_CALL_SECONDS = 240
+LONG_CALL_WORDS = 4000
 
 
-def test_requests_that_come_while_the_model_runs_share_its_next_call(stack, audio):
-    handle = serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=MAIN_APP)
+def model_call(kind: str, samples: np.ndarray, words: int = 3):
+    """One request to the main app's 0.6B ASR or its aligner, as the ingress sends it."""
+    if kind == "asr":
+        return serve.get_deployment_handle("Qwen3ASR-0.6B", app_name=MAIN_APP).transcribe.remote(
+            AsrRequest(samples, language="English"))
+    text = " ".join((["hello", "world", "again"] * words)[:words])
+    return serve.get_deployment_handle("ForcedAligner", app_name=MAIN_APP).align.remote(
+        AlignRequest(samples, text, "English"))
+
+
+@pytest.mark.parametrize("kind", ["asr", "aligner"])
+def test_requests_that_come_while_the_model_runs_share_its_next_call(stack, audio, kind):
     samples = load_16k(audio["speech_en"])
-    handle.transcribe.remote(AsrRequest(samples)).result(timeout_s=120)  # warm
+    model_call(kind, samples).result(timeout_s=120)  # warm
     long = np.resize(samples, LONG_CALL_SECONDS * 16_000).astype(np.float32)
-    running = handle.transcribe.remote(AsrRequest(long, language="English"))
+    running = model_call(kind, long, LONG_CALL_WORDS)
     time.sleep(0.5)  # the long call has reached the model
     later = []
     for _ in range(3):
-        later.append(handle.transcribe.remote(AsrRequest(samples, language="English")))
+        later.append(model_call(kind, samples))
         time.sleep(ARRIVAL_GAP_S)
     first = running.result(timeout_s=300)
     results = [r.result(timeout_s=120) for r in later]
     assert first.batch_size == 1
     sizes = [r.batch_size for r in results]
     assert sizes == [3, 3, 3], f"{sizes} (the long call took {first.process_seconds:.2f} s)"
-    assert {r.text for r in results} == {expected_text(SMALL, "English")}
+    if kind == "asr":
+        assert {r.text for r in results} == {expected_text(SMALL, "English")}
+    else:
+        assert all([w.text for w in r.words] == ["hello", "world", "again"] for r in results)
 
 
 def test_batch_keeps_each_requests_language_and_context(stack, audio):

@@ -15,7 +15,6 @@ import pytest
 
 from deployments.aligner import AlignerDeployment
 from deployments.asr import AsrDeployment
-from deployments.lifecycle import ReplicaLifecycle
 from deployments.protocol import (
     DEFAULT_MODEL_CALL_TIMEOUT_S,
     AlignRequest,
@@ -60,12 +59,9 @@ class BlockingEngine:
 def replica(cls, engine: BlockingEngine, timeout_s: float | None = TIMEOUT_S):
     """The deployment class's instance as `_start` leaves it, with `reconfigure` from user_config."""
     instance = object.__new__(cls.func_or_class)
-    instance.model_id = "m"
-    instance.lifecycle = ReplicaLifecycle("m", NoRegistry())
+    instance._begin("m", NoRegistry())
     instance.lifecycle.mark_loaded()
     instance.engine = engine
-    if cls is AsrDeployment:
-        instance._init_model_gate()
     config = {"batch_max_size": 4, "batch_max_audio_seconds": 60, "batch_wait_timeout_s": 0.0}
     if timeout_s is not None:
         config["model_call_timeout_s"] = timeout_s
@@ -96,10 +92,9 @@ async def test_asr_replica_is_unhealthy_while_a_model_call_outlives_the_timeout(
 async def test_aligner_replica_is_unhealthy_while_a_model_call_outlives_the_timeout():
     engine = BlockingEngine()
     instance = replica(AlignerDeployment, engine)
-    item = instance.batch_item(AlignRequest(audio=np.zeros(16_000, dtype=np.float32), text="hello", language="English"))
-    # The batch body itself: @serve.batch's queue needs a replica context, which a unit test has not.
-    align_batch = type(instance).align_batch.__wrapped__
-    await wedge_then_recover(instance, engine, lambda: align_batch(instance, [item]))
+    request = AlignRequest(audio=np.zeros(16_000, dtype=np.float32), text="hello", language="English")
+    # A lone request takes the fast path past @serve.batch, whose queue needs a replica context.
+    await wedge_then_recover(instance, engine, lambda: instance.align(request))
 
 
 async def test_a_slow_call_inside_the_timeout_is_healthy():
