@@ -8,19 +8,13 @@ import time
 from ray import serve
 
 from deployments.inference import AlignerEngine, check_align_language
-from deployments.lifecycle import BatchItem, ModelReplica, batch_slots
-from deployments.protocol import (
-    DEFAULT_BATCH_MAX_SIZE,
-    DEFAULT_BATCH_WAIT_TIMEOUT_S,
-    AlignRequest,
-    AlignResult,
-)
+from deployments.lifecycle import BatchItem, ModelReplica
+from deployments.protocol import AlignRequest, AlignResult
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
 class AlignerDeployment(ModelReplica):
     engine_class = AlignerEngine
-    batch_method = "align_batch"
 
     async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0,
                        cpu_nice: int = 0, cpu_sched_idle: bool = False) -> None:
@@ -30,12 +24,6 @@ class AlignerDeployment(ModelReplica):
         check_align_language(request.language)
         with self.lifecycle.busy():
             return await self._submit(request)
-
-    # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
-    @serve.batch(max_batch_size=DEFAULT_BATCH_MAX_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_TIMEOUT_S,
-                 batch_size_fn=batch_slots)
-    async def align_batch(self, items: list[BatchItem]) -> list[AlignResult]:
-        return await self._run_batch(items)
 
     async def _run_batch(self, items: list[BatchItem]) -> list[AlignResult]:
         requests: list[AlignRequest] = [item.request for item in items]

@@ -9,19 +9,13 @@ from itertools import groupby
 from ray import serve
 
 from deployments.inference import AsrEngine
-from deployments.lifecycle import BatchItem, ModelReplica, batch_slots
-from deployments.protocol import (
-    DEFAULT_BATCH_MAX_SIZE,
-    DEFAULT_BATCH_WAIT_TIMEOUT_S,
-    AsrRequest,
-    AsrResult,
-)
+from deployments.lifecycle import BatchItem, ModelReplica
+from deployments.protocol import AsrRequest, AsrResult
 
 
 @serve.deployment(ray_actor_options={"num_cpus": 0})
 class AsrDeployment(ModelReplica):
     engine_class = AsrEngine
-    batch_method = "transcribe_batch"
 
     async def __init__(self, model_id: str, options: dict, registry, torch_threads: int = 0,
                        cpu_nice: int = 0, cpu_sched_idle: bool = False) -> None:
@@ -30,12 +24,6 @@ class AsrDeployment(ModelReplica):
     async def transcribe(self, request: AsrRequest) -> AsrResult:
         with self.lifecycle.busy():
             return await self._submit(request)
-
-    # max_batch_size counts requests; batch_slots adds the padded-audio bound (see lifecycle.py).
-    @serve.batch(max_batch_size=DEFAULT_BATCH_MAX_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_TIMEOUT_S,
-                 batch_size_fn=batch_slots)
-    async def transcribe_batch(self, items: list[BatchItem]) -> list[AsrResult]:
-        return await self._run_batch(items)
 
     async def _run_batch(self, items: list[BatchItem]) -> list[AsrResult]:
         requests: list[AsrRequest] = [item.request for item in items]

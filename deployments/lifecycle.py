@@ -205,13 +205,24 @@ class ModelReplica:
     """What the ASR and aligner deployments share: engine start-up, the way a request reaches the
     model, metrics, clean exit.
 
-    Subclasses set `engine_class`, name their `@serve.batch` method in `batch_method` (which takes
-    BatchItems and hands them to `_run_batch`), and implement `_run_batch`, whose model call runs
-    inside `_model_call()`.
+    Subclasses set `engine_class` and implement `_run_batch`, whose model call runs inside
+    `_model_call()`; each subclass gets its own `@serve.batch` queue in front of it, `batched`.
     """
 
     engine_class: type
-    batch_method: str
+    batched: Callable[[BatchItem], Awaitable[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+
+        # Serve keeps a batch queue on the decorated function, so each class decorates its own.
+        # max_batch_size counts requests; batch_slots adds the padded-audio bound.
+        @serve.batch(max_batch_size=DEFAULT_BATCH_MAX_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_TIMEOUT_S,
+                     batch_size_fn=batch_slots)
+        async def batched(self: ModelReplica, items: list[BatchItem]) -> list[Any]:
+            return await self._run_batch(items)
+
+        cls.batched = batched  # the attribute's name must be the function's: Serve finds `self` by it
 
     def _begin(self, model_id: str, registry) -> None:
         """The state every request needs, before anything is loaded."""
@@ -241,7 +252,7 @@ class ModelReplica:
 
         `batch_max_size` is the most requests in one model call (`max_batch_size`), and
         `batch_max_audio_seconds` the most padded audio (through `batch_slots`)."""
-        batched = getattr(self, self.batch_method)
+        batched = self.batched
         self.batch_max_size = int(config.get("batch_max_size", DEFAULT_BATCH_MAX_SIZE))
         self.batch_max_audio_seconds = float(config.get("batch_max_audio_seconds", DEFAULT_BATCH_MAX_AUDIO_SECONDS))
         batched.set_max_batch_size(self.batch_max_size)
@@ -268,8 +279,7 @@ class ModelReplica:
         elif self.lifecycle.in_flight == 1:
             # Alone and the model is free: waiting for a batch to fill would only add latency.
             return (await self._run_batch([item]))[0]
-        batched: Callable[[BatchItem], Awaitable[Any]] = getattr(self, self.batch_method)
-        return await batched(item)
+        return await self.batched(item)
 
     async def _run_batch(self, items: list[BatchItem]) -> list[Any]:
         raise NotImplementedError

@@ -10,7 +10,6 @@ import asyncio
 import numpy as np
 import pytest
 from pydantic import ValidationError
-from ray import serve
 
 from deployments.lifecycle import BatchItem, ModelReplica, PieceTooLong, batch_slots
 from deployments.protocol import AsrRequest
@@ -78,12 +77,11 @@ def test_batch_slots_sums_padded_seconds_for_long_audio():
 
 
 def fake_replica() -> ModelReplica:
-    """A ModelReplica's batching with a recording model call instead of a model. A new class
-    each time: Serve's batch queue belongs to the decorated function and to the first event loop."""
+    """A ModelReplica's own batch queue in front of a recording model call instead of a model. A
+    new class each time: Serve's batch queue belongs to the decorated function and to the first
+    event loop."""
 
     class FakeReplica(ModelReplica):
-        batch_method = "run"
-
         def __init__(self) -> None:
             self.calls: list[list[float]] = []
 
@@ -92,10 +90,9 @@ def fake_replica() -> ModelReplica:
 
         async def submit(self, seconds: float):
             request = AsrRequest(np.zeros(int(seconds * SR), np.float32))
-            return await self.run(self.batch_item(request))
+            return await self.batched(self.batch_item(request))
 
-        @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05, batch_size_fn=batch_slots)
-        async def run(self, batch: list[BatchItem]) -> list[float]:
+        async def _run_batch(self, batch: list[BatchItem]) -> list[float]:
             self.calls.append([b.seconds for b in batch])
             await asyncio.sleep(0.01)
             return [b.seconds for b in batch]
@@ -141,7 +138,7 @@ def test_a_request_longer_than_the_bound_is_refused_before_the_batch():
 def test_reconfigure_keeps_the_count_in_max_batch_size():
     replica = fake_replica()
     replica.reconfigure({"batch_max_size": 3, "batch_max_audio_seconds": 90, "batch_wait_timeout_s": 0.01})
-    assert replica.run._get_max_batch_size() == 3
+    assert replica.batched._get_max_batch_size() == 3
     assert replica.batch_item(AsrRequest(np.zeros(SR, np.float32))).slot_seconds == 30
 
 
