@@ -231,8 +231,11 @@ def test_timestamps_are_visualised_and_playable(transcribed):
     page.wait_for_function("document.getElementById('ts-audio').currentTime > 0", timeout=15_000)
     page.wait_for_function("document.getElementById('ts-audio').paused", timeout=30_000)
     end = float(page.get_attribute("#ts-words .word >> nth=0", "title").split("–")[1].split()[0])
-    stopped = page.evaluate("document.getElementById('ts-audio').currentTime")
-    assert stopped <= end + 0.35
+    stopped, duration = page.evaluate("[document.getElementById('ts-audio').currentTime, "
+                                      "document.getElementById('ts-audio').duration]")
+    # it stopped on its own at the word's end, not at the clip's: the stop is a timer, which a loaded
+    # machine fires late by up to about a second (the stop point itself is timeline-hit's unit test)
+    assert end - 0.05 <= stopped < min(end + 1.0, duration - 0.5), (stopped, end, duration)
     # table view
     page.click("#ts-view-table")
     assert page.is_visible("#ts-table-wrap")
